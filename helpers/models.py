@@ -1,0 +1,177 @@
+"""The course's models: two small networks trained on the shape world, and VGG16 for online readers.
+
+* ``small_convnet`` — the chapter's cats-vs-dogs network layer by layer, with a 6-class head.
+* ``vgg_gap`` — VGG-style blocks named like VGG16's, ending in GlobalAveragePooling2D and one
+  Dense layer: the architecture that CAM needs.
+* ``vgg16`` — Keras' VGG16 with ImageNet weights (needs the weights cached or a connection).
+
+All take images in 0..255, exactly as :func:`helpers.load_image` returns them, and end in a
+softmax, as most users' models do. Explanations remove the softmax themselves.
+
+Taught in: ``01_intermediate_activations`` (small_convnet), ``02_filter_visualization`` and
+``03_class_activation_maps`` (vgg_gap).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+from helpers._backend import keras
+from helpers.data import CLASS_NAMES, DATA_DIR
+
+MODELS_DIR = DATA_DIR / "models"
+INPUT_SIZE = 150
+BUNDLED_MODELS: tuple[str, ...] = ("small_convnet", "vgg_gap")
+
+VGG16_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+_VGG16_BGR_MEAN = (103.939, 116.779, 123.68)
+
+
+def build_small_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = INPUT_SIZE) -> keras.Model:
+    """The chapter's cats-vs-dogs convnet, layer by layer, with a ``num_classes`` softmax head.
+
+    Layer names follow the book's summary (``conv2d_1`` … ``dense_2``). A ``Rescaling`` layer
+    in front maps 0..255 inputs to 0..1, so the model takes raw images.
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((input_size, input_size, 3), name="image"),
+            layers.Rescaling(1.0 / 255, name="rescaling"),
+            layers.Conv2D(32, 3, activation="relu", name="conv2d_1"),
+            layers.MaxPooling2D(2, name="max_pooling2d_1"),
+            layers.Conv2D(64, 3, activation="relu", name="conv2d_2"),
+            layers.MaxPooling2D(2, name="max_pooling2d_2"),
+            layers.Conv2D(128, 3, activation="relu", name="conv2d_3"),
+            layers.MaxPooling2D(2, name="max_pooling2d_3"),
+            layers.Conv2D(128, 3, activation="relu", name="conv2d_4"),
+            layers.MaxPooling2D(2, name="max_pooling2d_4"),
+            layers.Flatten(name="flatten_1"),
+            layers.Dropout(0.5, name="dropout_1"),
+            layers.Dense(512, activation="relu", name="dense_1"),
+            layers.Dense(num_classes, activation="softmax", name="dense_2"),
+        ],
+        name="small_convnet",
+    )
+
+
+VGG_GAP_BLOCKS: tuple[tuple[int, int], ...] = ((16, 2), (32, 2), (64, 2), (128, 2))
+"""(filters, convolutions) per block of ``vgg_gap``; the last block has no pooling, so the
+class activation map keeps an 18×18 resolution."""
+
+
+def build_vgg_gap(num_classes: int = len(CLASS_NAMES), input_size: int = INPUT_SIZE,
+                  blocks: tuple[tuple[int, int], ...] = VGG_GAP_BLOCKS) -> keras.Model:
+    """A small VGG-style network ending in GlobalAveragePooling2D → Dense (the CAM architecture).
+
+    Layers are named like VGG16's: ``block1_conv1``, ``block1_conv2``, ``block1_pool``, …;
+    the last block feeds ``global_average_pooling`` directly, then ``predictions``.
+
+    Taught in: ``02_filter_visualization``, ``03_class_activation_maps``.
+    """
+    layers = keras.layers
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    for b, (filters, convs) in enumerate(blocks, start=1):
+        for c in range(1, convs + 1):
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu",
+                              kernel_initializer="he_normal", name=f"block{b}_conv{c}")(x)
+        if b < len(blocks):
+            x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="global_average_pooling")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="vgg_gap")
+
+
+BUILDERS = {"small_convnet": build_small_convnet, "vgg_gap": build_vgg_gap}
+
+
+def list_models() -> list[str]:
+    """Names accepted by :func:`load_model`: the bundled models, then ``"vgg16"`` (online only).
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    return [*BUNDLED_MODELS, "vgg16"]
+
+
+def model_path(name: str) -> pathlib.Path:
+    """Where the bundled model ``name`` is stored (``data/models/<name>.keras``)."""
+    return MODELS_DIR / f"{name}.keras"
+
+
+def model_card(name: str) -> dict:
+    """Training record of a bundled model (accuracy, time, seeds), written by ``helpers.train``."""
+    path = MODELS_DIR / "model_cards.json"
+    cards = json.loads(path.read_text()) if path.is_file() else {}
+    if name not in cards:
+        raise KeyError(f"No model card for {name!r}; cards exist for {sorted(cards)}.")
+    return cards[name]
+
+
+def load_model(name: str, *, allow_download: bool = True) -> keras.Model:
+    """Load a model by name, ready for prediction and explanation.
+
+    Args:
+        name: ``"small_convnet"`` or ``"vgg_gap"`` (bundled, trained on the shape world,
+            loaded from ``data/models`` without any network access) or ``"vgg16"`` (Keras'
+            VGG16 with ImageNet weights, wrapped to take 0..255 RGB images at 224×224).
+        allow_download: for ``"vgg16"`` only: whether Keras may download the weights
+            when they are not cached yet. With ``False`` a missing cache raises at once.
+
+    Returns:
+        A ``keras.Model`` whose input takes float images in 0..255 and whose output is a softmax.
+
+    Raises:
+        ValueError: unknown name (the message lists the valid ones).
+        FileNotFoundError: a bundled model file is missing (run ``python -m helpers.train``).
+        RuntimeError: VGG16 weights are neither cached nor downloadable.
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    if name in BUNDLED_MODELS:
+        path = model_path(name)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"The bundled model file {path} is missing. Recreate it with `python -m helpers.train`."
+            )
+        return keras.saving.load_model(path, compile=False)
+    if name == "vgg16":
+        return _load_vgg16(allow_download)
+    raise ValueError(f"Unknown model {name!r}. Valid names: {', '.join(list_models())}.")
+
+
+def _vgg16_cache_path() -> pathlib.Path:
+    keras_home = pathlib.Path(os.environ.get("KERAS_HOME", pathlib.Path.home() / ".keras"))
+    return keras_home / "models" / VGG16_WEIGHTS_FILE
+
+
+@keras.saving.register_keras_serializable(package="convnet_xray")
+class VGGPreprocess(keras.layers.Layer):
+    """RGB 0..255 → VGG16's 'caffe' input: BGR with the ImageNet channel means removed."""
+
+    def call(self, inputs):
+        return inputs[..., ::-1] - keras.ops.convert_to_tensor(_VGG16_BGR_MEAN, dtype=inputs.dtype)
+
+
+def _load_vgg16(allow_download: bool) -> keras.Model:
+    cached = _vgg16_cache_path().is_file()
+    help_text = (
+        "VGG16's ImageNet weights are not available here. Run `helpers.load_model('vgg16')` once "
+        f"on a machine with internet access (Keras caches them as {_vgg16_cache_path()}), or copy "
+        f"that file there by hand. Offline, use a bundled model instead: {', '.join(BUNDLED_MODELS)}."
+    )
+    if not cached and not allow_download:
+        raise RuntimeError(help_text)
+    try:
+        base = keras.applications.VGG16(weights="imagenet", include_top=True)
+    except Exception as err:  # network errors come in many types (URLError, OSError, ...)
+        raise RuntimeError(f"{help_text} (Download failed: {type(err).__name__}: {err})") from err
+    inputs = keras.Input((224, 224, 3), name="image")
+    x = VGGPreprocess(name="vgg_preprocess")(inputs)
+    for layer in base.layers[1:]:
+        x = layer(x)
+    return keras.Model(inputs, x, name="vgg16")
