@@ -254,9 +254,9 @@ def _random_colour(rng: np.random.Generator, avoid: np.ndarray | None = None,
     return best
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+def _background(rng: np.random.Generator, size: int, easy: bool = False) -> np.ndarray:
     """One background: a photo or texture crop, a gradient, noise or a plain colour."""
-    kind = rng.choice(["photo", "gradient", "noise", "plain"], p=[0.45, 0.2, 0.15, 0.2])
+    kind = rng.choice(["photo", "gradient", "noise", "plain"], p=[0.0, 0.5, 0.0, 0.5] if easy else [0.45, 0.2, 0.15, 0.2])
     if kind == "photo":
         library = _background_library()
         src = library[rng.integers(len(library))]
@@ -288,9 +288,10 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.broadcast_to(_random_colour(rng), (size, size, 3)).astype(np.float32)
 
 
-def _fill(rng: np.random.Generator, size: int, colour: np.ndarray) -> np.ndarray:
+def _fill(rng: np.random.Generator, size: int, colour: np.ndarray, easy: bool = False) -> np.ndarray:
     """The object's paint: solid, striped, checked, speckled or a tinted texture."""
-    kind = rng.choice(["solid", "stripes", "checks", "speckle", "texture"], p=[0.5, 0.15, 0.1, 0.1, 0.15])
+    kind = "solid" if easy else rng.choice(["solid", "stripes", "checks", "speckle", "texture"],
+                                           p=[0.5, 0.15, 0.1, 0.1, 0.15])
     if kind == "solid":
         return np.broadcast_to(colour, (size, size, 3)).astype(np.float32)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -334,9 +335,15 @@ def _place(rng: np.random.Generator, size: int, radius: float,
 
 
 def _draw_objects(rng: np.random.Generator, size: int, labels: Sequence[int],
-                  radius_range: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``labels`` (one object each, no overlap) on one background; image and masks."""
-    image = _background(rng, size)
+                  radius_range: tuple[float, float], easy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``labels`` (one object each, no overlap) on one background; image and masks.
+
+    ``easy`` images (a training curriculum) have plain or gradient backgrounds, solid fills,
+    large shapes and no degradations.
+    """
+    image = _background(rng, size, easy)
+    if easy:
+        radius_range = (max(radius_range[0], 0.45), radius_range[1])
     masks = np.zeros((len(labels), size, size), dtype=bool)
     antialias = rng.random() < 0.8
     placed: list[tuple[np.ndarray, float]] = []
@@ -351,13 +358,14 @@ def _draw_objects(rng: np.random.Generator, size: int, labels: Sequence[int],
                               rng.uniform(0, 2 * np.pi), size, antialias)
         inside = alpha >= 0.5
         under = image[inside].mean(axis=0) if inside.any() else image.mean(axis=(0, 1))
-        paint = _fill(rng, size, _random_colour(rng, avoid=under))
+        paint = _fill(rng, size, _random_colour(rng, avoid=under), easy)
         image = image * (1 - alpha[..., None]) + paint * alpha[..., None]
         masks[k] = inside
-    return _finish(image, rng), masks
+    return (image.astype(np.float32) if easy else _finish(image, rng)), masks
 
 
-def make_shapes(n: int, size: int = 150, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_shapes(n: int, size: int = 150, seed: int = 0, *,
+                easy_fraction: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Generate ``n`` images of one shape each, with labels and ground-truth masks.
 
     Each image is drawn from its own generator seeded with ``(seed, index)``, so image ``i``
@@ -368,6 +376,8 @@ def make_shapes(n: int, size: int = 150, seed: int = 0) -> tuple[np.ndarray, np.
         n: number of images (>= 0).
         size: side of the square images in pixels (>= 16).
         seed: seed of the set.
+        easy_fraction: share of images drawn the easy way (plain or gradient background,
+            solid fill, large shape, no noise); training uses it as a curriculum. Default 0.
 
     Returns:
         ``(images, labels, masks)``: float32 ``(n, size, size, 3)`` in 0..255, int64 ``(n,)``
@@ -376,13 +386,16 @@ def make_shapes(n: int, size: int = 150, seed: int = 0) -> tuple[np.ndarray, np.
     Taught in: ``01_intermediate_activations``.
     """
     _check_counts(n, size)
+    if not 0.0 <= easy_fraction <= 1.0:
+        raise ValueError(f"easy_fraction must lie in [0, 1]; got {easy_fraction!r}.")
     images = np.empty((n, size, size, 3), dtype=np.float32)
     labels = np.empty(n, dtype=np.int64)
     masks = np.empty((n, size, size), dtype=bool)
     for i in range(n):
         rng = np.random.default_rng([seed, i])
         labels[i] = rng.integers(len(CLASS_NAMES))
-        image, object_masks = _draw_objects(rng, size, [labels[i]], (0.25, 0.67))
+        easy = bool(easy_fraction) and rng.random() < easy_fraction
+        image, object_masks = _draw_objects(rng, size, [labels[i]], (0.25, 0.67), easy)
         images[i], masks[i] = image, object_masks[0]
     return images, labels, masks
 

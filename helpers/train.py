@@ -32,22 +32,37 @@ HELDOUT_SEED = 1
 """Seed of the held-out set the printed accuracy is measured on (never used in training)."""
 
 DEFAULTS = {
-    "small_convnet": {"epochs": 8, "images_per_epoch": 6144, "learning_rate": 5e-4},
-    "vgg_gap": {"epochs": 8, "images_per_epoch": 6144, "learning_rate": 1e-3},
+    "vgg_gap": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4},
+    "small_convnet": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4},
 }
 
 
-def _epoch_dataset(epochs: int, images_per_epoch: int, batch_size: int, size: int) -> tf.data.Dataset:
+VALIDATION_SEED = 5
+"""Seed of the small validation set checked after every epoch (for early stopping)."""
+
+
+def easy_fraction(epoch: int) -> float:
+    """Curriculum: the share of easy images (plain backgrounds, solid shapes) in ``epoch``.
+
+    Starting easy lets the networks leave the chance-level plateau in one epoch instead of
+    several; a tenth of easy images stays to the end.
+    """
+    return max(0.1, 0.7 - 0.2 * epoch)
+
+
+def _epoch_dataset(epochs: int, images_per_epoch: int, batch_size: int, size: int,
+                   seed_offset: int = TRAIN_SEED_OFFSET, curriculum: bool = True) -> tf.data.Dataset:
     """Fresh generated images for every epoch, made in a background thread while training runs."""
     chunk = 256
 
     def generate():
         for epoch in range(epochs):
-            seed = TRAIN_SEED_OFFSET + epoch
+            seed = seed_offset + epoch
             for start in range(0, images_per_epoch, chunk):
                 count = min(chunk, images_per_epoch - start)
                 # images of one chunk come from seed (seed, start + i) via a sub-seed per chunk
-                images, labels, _ = make_shapes(count, size=size, seed=seed * 1_000_000 + start)
+                images, labels, _ = make_shapes(count, size=size, seed=seed * 1_000_000 + start,
+                                                easy_fraction=easy_fraction(epoch if curriculum else epochs + 10))
                 for image, label in zip(images.astype(np.uint8), labels):
                     yield image, label
 
@@ -129,40 +144,124 @@ def make_foreign_shapes(n: int, size: int = INPUT_SIZE, seed: int = 0) -> tuple[
     return images, labels.astype(np.int64)
 
 
+class _StopAtAccuracy(keras.callbacks.Callback):
+    """Checks accuracy on a validation set after each epoch; stops once it reaches ``target``."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, target: float, verbose: int):
+        super().__init__()
+        self.images, self.labels, self.target, self.verbose = images, labels, target, verbose
+        self.history: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        accuracy = evaluate(self.model, self.images, self.labels)
+        self.history.append(accuracy)
+        if self.verbose:
+            print(f"  validation accuracy after epoch {epoch + 1}: {accuracy:.4f}", flush=True)
+        if accuracy >= self.target:
+            self.model.stop_training = True
+
+
+def pretraining_model(name: str, size: int) -> keras.Model:
+    """The network used for the low-resolution stage: the same convolution layers (same names,
+    so weights carry over) at ``size``×``size`` input. ``vgg_gap`` is fully convolutional and is
+    simply built smaller; ``small_convnet``'s Flatten→Dense head needs 150×150, so its conv base
+    gets a temporary GlobalAveragePooling→Dense head for this stage.
+    """
+    if name == "vgg_gap":
+        return BUILDERS[name](input_size=size)
+    full = BUILDERS[name]()
+    inputs = keras.Input((size, size, 3), name="image")
+    x = inputs
+    for layer in full.layers:
+        if isinstance(layer, keras.layers.Flatten):
+            break
+        x = layer.__class__.from_config(layer.get_config())(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pretraining_gap")(x)
+    outputs = keras.layers.Dense(len(CLASS_NAMES), activation="softmax", name="pretraining_head")(x)
+    return keras.Model(inputs, outputs, name=f"{name}_pretraining")
+
+
+def copy_matching_weights(source: keras.Model, target: keras.Model) -> list[str]:
+    """Copy weights layer by layer where names and weight shapes agree; returns the names copied."""
+    copied = []
+    for layer in target.layers:
+        try:
+            other = source.get_layer(layer.name)
+        except ValueError:
+            continue
+        weights = other.get_weights()
+        if weights and [w.shape for w in weights] == [w.shape for w in layer.get_weights()]:
+            layer.set_weights(weights)
+            copied.append(layer.name)
+    return copied
+
+
+def _fit_stage(model: keras.Model, size: int, epochs: int, images_per_epoch: int, batch_size: int,
+               learning_rate: float, seed_offset: int, curriculum: bool, stop_at: float,
+               verbose: int) -> list[float]:
+    """One training stage: cosine-decayed Adam on fresh images, validation after each epoch."""
+    steps_per_epoch = int(np.ceil(images_per_epoch / batch_size))
+    steps = epochs * steps_per_epoch
+    schedule = learning_rate
+    if steps > 10:
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate / 10, decay_steps=steps - steps // 20,
+                                                          warmup_target=learning_rate, warmup_steps=steps // 20)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    dataset = _epoch_dataset(epochs, images_per_epoch, batch_size, size, seed_offset, curriculum)
+    val_x, val_y, _ = make_shapes(300, size=size, seed=VALIDATION_SEED)
+    stopper = _StopAtAccuracy(val_x, val_y, target=stop_at, verbose=verbose)
+    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, callbacks=[stopper])
+    return stopper.history
+
+
 def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int = 32,
                 learning_rate: float = 1e-3, seed: int = 0, heldout_images: int = 600,
-                verbose: int = 2) -> tuple[keras.Model, dict]:
+                verbose: int = 2, stop_at_accuracy: float = 0.99, pretrain_epochs: int = 0,
+                pretrain_images_per_epoch: int = 8192, pretrain_size: int = 64,
+                pretrain_learning_rate: float = 1e-3, pretrain_stop_at: float = 0.96) -> tuple[keras.Model, dict]:
     """Train one bundled architecture from scratch on fresh shape-world images.
+
+    Two stages (progressive resizing): the convolution layers first learn at low resolution
+    (``pretrain_*``; four times cheaper per image at 64 px, with an easy-first curriculum),
+    then the whole network trains at 150×150. With ``pretrain_epochs=0`` only the second
+    stage runs.
 
     Args:
         name: ``"small_convnet"`` or ``"vgg_gap"``.
-        epochs: passes, each over ``images_per_epoch`` new images.
-        images_per_epoch: images generated per epoch.
+        epochs: full-resolution passes, each over ``images_per_epoch`` new images.
+        images_per_epoch: images generated per full-resolution epoch.
         batch_size: images per gradient step.
-        learning_rate: peak Adam learning rate (cosine-decayed to zero over training).
+        learning_rate: peak Adam learning rate of the full-resolution stage (cosine-decayed).
         seed: seed of weights, dropout and shuffling.
         heldout_images: size of the held-out set the accuracy is measured on.
         verbose: Keras' fit verbosity (0 silent, 2 one line per epoch).
+        stop_at_accuracy: stop the full-resolution stage once the validation accuracy (300
+            images, seed :data:`VALIDATION_SEED`) reaches this after an epoch.
+        pretrain_epochs: low-resolution epochs (0 skips the stage).
+        pretrain_images_per_epoch: images per low-resolution epoch.
+        pretrain_size: side of the low-resolution images.
+        pretrain_learning_rate: peak learning rate of the low-resolution stage.
+        pretrain_stop_at: validation accuracy that ends the low-resolution stage early.
 
     Returns:
         ``(model, card)``: the trained model and a dict of accuracies, timings and settings.
     """
     if name not in BUILDERS:
         raise ValueError(f"Unknown model {name!r}; trainable models: {', '.join(BUILDERS)}.")
-    if epochs < 1 or images_per_epoch < 1 or batch_size < 1:
-        raise ValueError("epochs, images_per_epoch and batch_size must all be at least 1.")
+    if epochs < 1 or images_per_epoch < 1 or batch_size < 1 or pretrain_epochs < 0:
+        raise ValueError("epochs, images_per_epoch and batch_size must be at least 1, pretrain_epochs at least 0.")
     keras.utils.set_random_seed(seed)
-    model = BUILDERS[name]()
-    steps = epochs * int(np.ceil(images_per_epoch / batch_size))
-    schedule = learning_rate
-    if steps > 10:
-        schedule = keras.optimizers.schedules.CosineDecay(learning_rate / 10, decay_steps=steps - steps // 10,
-                                                          warmup_target=learning_rate, warmup_steps=steps // 10)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    dataset = _epoch_dataset(epochs, images_per_epoch, batch_size, INPUT_SIZE)
     start = time.perf_counter()
-    model.fit(dataset, epochs=epochs, steps_per_epoch=int(np.ceil(images_per_epoch / batch_size)), verbose=verbose)
+    pretrain_history: list[float] = []
+    model = BUILDERS[name]()
+    if pretrain_epochs:
+        small = pretraining_model(name, pretrain_size)
+        pretrain_history = _fit_stage(small, pretrain_size, pretrain_epochs, pretrain_images_per_epoch, batch_size,
+                                      pretrain_learning_rate, TRAIN_SEED_OFFSET + 1000, True, pretrain_stop_at, verbose)
+        copy_matching_weights(small, model)
+    history = _fit_stage(model, INPUT_SIZE, epochs, images_per_epoch, batch_size, learning_rate,
+                         TRAIN_SEED_OFFSET, not pretrain_epochs, stop_at_accuracy, verbose)
     seconds = time.perf_counter() - start
     heldout_x, heldout_y, _ = make_shapes(heldout_images, seed=HELDOUT_SEED)
     foreign_x, foreign_y = make_foreign_shapes(max(60, heldout_images // 5), seed=HELDOUT_SEED)
@@ -173,7 +272,13 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
         "foreign_accuracy": round(evaluate(model, foreign_x, foreign_y), 4),
         "foreign_images": int(len(foreign_y)),
         "train_seconds": round(seconds, 1),
+        "pretrain_epochs": pretrain_epochs,
+        "pretrain_epochs_run": len(pretrain_history),
+        "pretrain_size": pretrain_size,
+        "pretrain_validation_accuracy_per_epoch": [round(a, 4) for a in pretrain_history],
         "epochs": epochs,
+        "epochs_run": len(history),
+        "validation_accuracy_per_epoch": [round(a, 4) for a in history],
         "images_per_epoch": images_per_epoch,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
@@ -200,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(BUILDERS), choices=list(BUILDERS))
     parser.add_argument("--epochs", type=int, default=None, help="override the shipped setting")
     parser.add_argument("--images-per-epoch", type=int, default=None, help="override the shipped setting")
+    parser.add_argument("--pretrain-epochs", type=int, default=None, help="override the shipped setting")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--heldout-images", type=int, default=600)
@@ -211,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = dict(DEFAULTS[name])
         if args.epochs is not None:
             settings["epochs"] = args.epochs
+        if args.pretrain_epochs is not None:
+            settings["pretrain_epochs"] = args.pretrain_epochs
         if args.images_per_epoch is not None:
             settings["images_per_epoch"] = args.images_per_epoch
         print(f"Training {name}: {settings}", flush=True)

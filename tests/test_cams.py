@@ -1,0 +1,402 @@
+"""Tests for helpers.cams: CAM and Grad-CAM on every model structure, equivalence, agreement."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from helpers import cams
+from helpers._backend import keras
+from helpers.cams import (
+    CAM,
+    EmptyHeatmapWarning,
+    GradCAM,
+    cam,
+    center_baseline,
+    decode_predictions,
+    get_explainer,
+    grad_cam,
+    heatmap_peaks,
+    mass_inside,
+    overlay,
+    pointing_game,
+)
+from helpers.models import model_path
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+# ----------------------------------------------------------------------------- shapes and range
+def test_grad_cam_single_and_batch_shapes(tiny_gap_model, tiny_images):
+    one = grad_cam(tiny_gap_model, tiny_images[0])
+    many = grad_cam(tiny_gap_model, tiny_images)
+    assert one.shape == (32, 32) and many.shape == (4, 32, 32)
+    assert one.dtype == np.float32
+    assert np.all(np.isfinite(many)) and many.min() >= 0.0
+    np.testing.assert_allclose(many.max(axis=(1, 2)), 1.0, atol=1e-5)
+    np.testing.assert_allclose(one, many[0], atol=1e-5)
+    small = grad_cam(tiny_gap_model, tiny_images, upsample=False)
+    assert small.shape == (4, 16, 16)  # block2_conv1's own resolution
+
+
+def test_batch_equals_one_at_a_time_with_per_image_classes(tiny_gap_model, tiny_images):
+    classes = [0, 2, 1, 2]
+    batch = grad_cam(tiny_gap_model, tiny_images, class_index=classes)
+    for image, c, expected in zip(tiny_images, classes, batch):
+        np.testing.assert_allclose(grad_cam(tiny_gap_model, image, class_index=c), expected, atol=1e-5)
+    assert not np.allclose(batch[1], grad_cam(tiny_gap_model, tiny_images[1], class_index=0), atol=1e-3)
+
+
+def test_default_class_is_the_top_class(tiny_gap_model, tiny_images):
+    result = get_explainer(tiny_gap_model).explain(tiny_images)
+    top = np.argmax(tiny_gap_model.predict(tiny_images, verbose=0), axis=1)
+    np.testing.assert_array_equal(result.class_indices, top)
+    np.testing.assert_array_equal(np.argmax(result.scores, axis=1), top)
+
+
+def test_bad_arguments_give_clear_errors(tiny_gap_model, tiny_images):
+    with pytest.raises(ValueError, match=r"0\.\.2"):
+        grad_cam(tiny_gap_model, tiny_images[0], class_index=3)
+    with pytest.raises(ValueError, match="one int per image"):
+        grad_cam(tiny_gap_model, tiny_images, class_index=[0, 1])
+    with pytest.raises(ValueError, match="Valid names"):
+        grad_cam(tiny_gap_model, tiny_images[0], layer="no_such_layer")
+    with pytest.raises(ValueError, match="not a spatial"):
+        grad_cam(tiny_gap_model, tiny_images[0], layer="gap")
+    with pytest.raises(ValueError, match="takes images of shape"):
+        grad_cam(tiny_gap_model, np.zeros((40, 32, 3), "float32"))
+    with pytest.raises(ValueError, match="one image"):
+        grad_cam(tiny_gap_model, np.zeros((32, 32), "float32"))
+
+
+def test_layer_choice_changes_resolution(tiny_gap_model, tiny_images):
+    early = grad_cam(tiny_gap_model, tiny_images[:2], layer="block1_conv1", upsample=False)
+    assert early.shape == (2, 32, 32)
+
+
+# ----------------------------------------------------------------------------- model structures
+def test_sequential_never_called_after_loading(loaded_sequential, tiny_sequential, tiny_images):
+    loaded = grad_cam(loaded_sequential, tiny_images)
+    original = grad_cam(tiny_sequential, tiny_images)
+    assert get_explainer(loaded_sequential).layer == "conv2d_2"
+    np.testing.assert_allclose(loaded, original, atol=1e-5)
+
+
+def test_nested_model(tiny_nested, tiny_images):
+    explicit = grad_cam(tiny_nested, tiny_images, layer="backbone/block2_conv1")
+    default = grad_cam(tiny_nested, tiny_images)
+    np.testing.assert_allclose(default, explicit, atol=1e-6)
+    np.testing.assert_allclose(cam(tiny_nested, tiny_images), explicit, atol=1e-4)
+    assert np.all(explicit.max(axis=(1, 2)) > 0.99)
+
+
+def test_binary_sigmoid_class_zero_is_negative_logit(tiny_binary, tiny_images):
+    explainer = get_explainer(tiny_binary)
+    positive = explainer.explain(tiny_images, class_index=1, relu=False)
+    negative = explainer.explain(tiny_images, class_index=0, relu=False)
+    np.testing.assert_allclose(negative.raw, -positive.raw, atol=1e-6)
+    p = tiny_binary.predict(tiny_images, verbose=0)[:, 0]
+    top = explainer.explain(tiny_images, relu=False)
+    np.testing.assert_array_equal(top.class_indices, (p > 0.5).astype(int))
+    np.testing.assert_allclose(cam(tiny_binary, tiny_images, class_index=0),
+                               grad_cam(tiny_binary, tiny_images, class_index=0), atol=1e-4)
+
+
+def test_frozen_model_still_has_gradients(tiny_gap_model, tiny_images):
+    tiny_gap_model.trainable = False
+    maps = grad_cam(tiny_gap_model, tiny_images)
+    assert np.all(maps.max(axis=(1, 2)) > 0.99)
+
+
+# ----------------------------------------------------------------------------- CAM = Grad-CAM
+def test_cam_equals_grad_cam_on_a_gap_model(tiny_gap_model, tiny_images):
+    for c in range(3):
+        np.testing.assert_allclose(cam(tiny_gap_model, tiny_images, class_index=c),
+                                   grad_cam(tiny_gap_model, tiny_images, class_index=c), atol=1e-4)
+
+
+def test_grad_cam_weights_are_dense_weights_over_z(tiny_gap_model, tiny_images):
+    gradcam = get_explainer(tiny_gap_model, GradCAM).explain(tiny_images, class_index=2)
+    camres = get_explainer(tiny_gap_model, CAM).explain(tiny_images, class_index=2)
+    z = gradcam.raw.shape[1] * gradcam.raw.shape[2]
+    kernel = np.asarray(tiny_gap_model.get_layer("predictions").kernel)
+    np.testing.assert_allclose(camres.weights, np.tile(kernel[:, 2], (4, 1)), rtol=1e-6)
+    np.testing.assert_allclose(gradcam.weights, camres.weights / z, rtol=1e-4, atol=1e-7)
+
+
+def test_cam_refuses_a_model_without_gap_head(tiny_sequential, tiny_gap_model, tiny_images):
+    with pytest.raises(ValueError, match="grad_cam"):
+        cam(tiny_sequential, tiny_images[0])
+    with pytest.raises(ValueError, match="grad_cam"):  # a layer that does not feed the GAP
+        CAM(tiny_gap_model, layer="block1_conv1")
+    with pytest.raises(ValueError, match="post-softmax"):
+        CAM(tiny_gap_model, pre_softmax=False)
+
+
+def test_cam_accepts_dropout_between_gap_and_dense(tiny_images):
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.5)(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    np.testing.assert_allclose(cam(model, tiny_images), grad_cam(model, tiny_images), atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- ReLU, NaN, softmax
+def test_signed_map_and_relu(tiny_gap_model, tiny_images):
+    signed = grad_cam(tiny_gap_model, tiny_images, relu=False, upsample=False)
+    positive = grad_cam(tiny_gap_model, tiny_images, upsample=False)
+    assert signed.min() >= -1.0 - 1e-6 and signed.max() <= 1.0 + 1e-6 and signed.min() < 0
+    kept = np.maximum(signed, 0)
+    for s, p in zip(kept, positive):
+        np.testing.assert_allclose(s / (s.max() + 1e-12), p, atol=1e-5)
+
+
+def test_no_positive_evidence_gives_zeros_and_a_warning(tiny_gap_model, tiny_images):
+    kernel = tiny_gap_model.get_layer("predictions").kernel
+    value = np.asarray(kernel).copy()
+    value[:, 0] = -np.abs(value[:, 0]) - 0.01  # ReLU features × negative weights: no evidence
+    kernel.assign(value)
+    with pytest.warns(EmptyHeatmapWarning, match="no positive evidence"):
+        maps = grad_cam(tiny_gap_model, tiny_images, class_index=0)
+    assert np.all(maps == 0.0)
+    with pytest.warns(EmptyHeatmapWarning):
+        maps = cam(tiny_gap_model, tiny_images, class_index=0)
+    assert not np.any(np.isnan(maps))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the negative evidence is there when asked for
+        signed = grad_cam(tiny_gap_model, tiny_images, class_index=0, relu=False)
+    assert signed.min() == pytest.approx(-1.0, abs=1e-5)
+
+
+def test_zero_image_never_gives_nan():
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", use_bias=False)(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    with pytest.warns(EmptyHeatmapWarning):
+        maps = grad_cam(model, np.zeros((2, 16, 16, 3), "float32"))
+    assert np.all(maps == 0.0)
+
+
+def test_post_softmax_gradients_vanish_when_confident(tiny_gap_model, tiny_images):
+    kernel = tiny_gap_model.get_layer("predictions").kernel
+    kernel.assign(np.asarray(kernel) * 400.0)  # a very confident model
+    probabilities = tiny_gap_model.predict(tiny_images, verbose=0)
+    assert probabilities.max(axis=1).min() > 0.99
+    pre = get_explainer(tiny_gap_model, GradCAM, pre_softmax=True).explain(tiny_images)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyHeatmapWarning)  # saturated: gradients can be exactly 0
+        post = get_explainer(tiny_gap_model, GradCAM, pre_softmax=False).explain(tiny_images)
+    ratio = np.linalg.norm(post.weights, axis=1) / np.linalg.norm(pre.weights, axis=1)
+    assert np.all(ratio < 0.05)
+    np.testing.assert_allclose(post.scores.sum(axis=1), 1.0, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- geometry
+def _blob_model() -> keras.Model:
+    """Fully convolutional: red-channel detector, 2× pooling, GAP, Dense (class 0 = red)."""
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(1, 1, activation="relu", name="red")
+    x = conv(inputs)
+    x = keras.layers.AveragePooling2D(2, name="pool")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    dense = keras.layers.Dense(2, name="head")
+    model = keras.Model(inputs, dense(x))
+    conv.set_weights([np.array([1.0, -1.0, -1.0]).reshape(1, 1, 3, 1), np.zeros(1)])
+    dense.set_weights([np.array([[1.0, -1.0]]), np.zeros(2)])
+    return model
+
+
+@pytest.mark.parametrize("height,width", [(40, 96), (96, 40)])
+def test_non_square_images_are_neither_swapped_nor_shifted(height, width):
+    image = np.zeros((height, width, 3), "float32")
+    top, left = height // 4, width * 3 // 5
+    image[top:top + 8, left:left + 8, 0] = 255.0  # a red square, off-centre
+    model = _blob_model()
+    heatmap = grad_cam(model, image, layer="pool", class_index=0)
+    assert heatmap.shape == (height, width)
+    row, col = heatmap_peaks(heatmap)
+    assert abs(row - (top + 3.5)) <= 2.5 and abs(col - (left + 3.5)) <= 2.5
+    mass = mass_inside(heatmap, _box_mask(height, width, top - 2, left - 2, 12))
+    assert mass[0] > 0.9
+    blended = overlay(image, grad_cam(model, image, layer="pool", class_index=0, upsample=False))
+    assert blended.shape == (height, width, 3) and blended.dtype == np.uint8
+    hot = overlay(np.zeros_like(image), heatmap, alpha=1.0, cmap="gray")[..., 0]
+    assert np.unravel_index(np.argmax(hot), hot.shape) == (row, col)
+
+
+def _box_mask(height: int, width: int, top: int, left: int, side: int) -> np.ndarray:
+    mask = np.zeros((height, width), bool)
+    mask[max(top, 0):top + side, max(left, 0):left + side] = True
+    return mask
+
+
+# ----------------------------------------------------------------------------- overlay & decoding
+def test_overlay_blends_rgb():
+    image = np.full((10, 20, 3), 100.0, "float32")
+    heatmap = np.zeros((10, 20), "float32")
+    heatmap[:, 10:] = 1.0
+    np.testing.assert_array_equal(overlay(image, heatmap, alpha=0.0), image.astype(np.uint8))
+    full = overlay(image, heatmap, alpha=1.0, cmap="jet")
+    assert full[0, 15, 0] > 100 and full[0, 15, 2] < 50  # jet's 1.0 is red (RGB, not BGR)
+    assert full[0, 0, 2] > 100 and full[0, 0, 0] < 50  # jet's 0.0 is blue
+    with pytest.raises(ValueError, match="colour map"):
+        overlay(image, heatmap, cmap="no_such_map")
+    with pytest.raises(ValueError, match="alpha"):
+        overlay(image, heatmap, alpha=2.0)
+
+
+def test_decode_predictions():
+    probs = np.array([[0.1, 0.6, 0.05, 0.05, 0.15, 0.05], [0.9, 0.02, 0.02, 0.02, 0.02, 0.02]])
+    decoded = decode_predictions(probs, top=3)
+    assert [name for name, _ in decoded[0]] == ["ring", "star", "circle"]
+    assert decoded[1][0] == ("circle", pytest.approx(0.9))
+    assert decode_predictions(probs[0], top=1) == [("ring", pytest.approx(0.6))]
+    binary = decode_predictions(np.array([[0.8]]), top=2, class_names=("cat", "dog"))
+    assert binary[0][0] == ("dog", pytest.approx(0.8))
+    with pytest.raises(ValueError, match="class names"):
+        decode_predictions(probs, class_names=("a", "b"))
+
+
+# ----------------------------------------------------------------------------- localization
+def test_pointing_game_and_baselines():
+    masks = np.zeros((3, 10, 10), bool)
+    masks[:, 2:5, 2:5] = True
+    maps = np.zeros((3, 10, 10), "float32")
+    maps[0, 3, 3] = 1.0  # on the object
+    maps[1, 8, 8] = 1.0  # off the object
+    np.testing.assert_array_equal(pointing_game(maps, masks), [True, False, False])  # map 2 is empty
+    assert pointing_game(maps, masks, tolerance=6)[1] and not pointing_game(maps, masks, tolerance=5)[1]
+    centre = center_baseline(3, 10, 10)
+    assert centre.shape == (3, 10, 10) and tuple(heatmap_peaks(centre[0])) in {(4, 4), (4, 5), (5, 4), (5, 5)}
+    np.testing.assert_allclose(mass_inside(maps, masks), [1.0, 0.0, 0.0], atol=1e-6)
+    with pytest.raises(ValueError, match="same shape"):
+        pointing_game(maps[:, :5], masks)
+
+
+def test_explainers_are_cached(tiny_gap_model):
+    assert get_explainer(tiny_gap_model) is get_explainer(tiny_gap_model, "grad_cam")
+    assert get_explainer(tiny_gap_model, layer="block2_conv1") is get_explainer(tiny_gap_model)
+    with pytest.raises(ValueError, match="Valid methods"):
+        get_explainer(tiny_gap_model, "score_cam")
+
+
+# ----------------------------------------------------------------------------- tf-keras-vis
+def _tkv_gradcam(model: keras.Model, images: np.ndarray, layer: str, classes) -> np.ndarray:
+    """tf-keras-vis ``Gradcam`` with a linear head, at the layer's own resolution."""
+    gradcam = pytest.importorskip("tf_keras_vis.gradcam", reason="tf-keras-vis is not installed")
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    if isinstance(model, keras.Sequential):
+        # tf-keras-vis 0.8.7 reads `model.output_names`, which a Keras 3 Sequential lacks, and
+        # `layer.output` of shared layers mixes graphs: give it a Functional twin with copied weights.
+        inputs = keras.Input(model.inputs[0].shape[1:])
+        x = inputs
+        for layer_ in model.layers:
+            twin = layer_.__class__.from_config(layer_.get_config())
+            x = twin(x)
+            twin.set_weights(layer_.get_weights())
+        model = keras.Model(inputs, x)
+    visualizer = gradcam.Gradcam(model, model_modifier=ReplaceToLinear(), clone=True)
+    maps = visualizer(CategoricalScore(list(classes)), images, penultimate_layer=layer,
+                      seek_penultimate_conv_layer=False, expand_cam=False)
+    return np.asarray(maps)
+
+
+def _assert_agrees_with_tkv(model: keras.Model, images: np.ndarray) -> None:
+    explainer = get_explainer(model)
+    ours = explainer.explain(images, upsample=False)
+    theirs = _tkv_gradcam(model, images, explainer.layer, ours.class_indices)
+    assert theirs.shape == ours.heatmaps.shape
+    for a, b in zip(ours.heatmaps, theirs):
+        assert _corr(a, b) >= 0.99
+
+
+def test_agrees_with_tf_keras_vis_on_tiny_models(tiny_gap_model, tiny_sequential, tiny_images):
+    _assert_agrees_with_tkv(tiny_gap_model, tiny_images)
+    _assert_agrees_with_tkv(tiny_sequential, tiny_images)
+
+
+@pytest.mark.bundled
+@pytest.mark.parametrize("name", ["vgg_gap", "small_convnet"])
+def test_agrees_with_tf_keras_vis_on_bundled_models(name):
+    if not model_path(name).is_file():
+        pytest.skip(f"bundled model {name} not trained yet ({model_path(name)} missing)")
+    from helpers.data import make_shapes
+    from helpers.models import load_model
+
+    images, _, _ = make_shapes(6, seed=3)
+    _assert_agrees_with_tkv(load_model(name), images)
+
+
+def test_module_exports_are_documented():
+    for name in cams.__all__:
+        doc = getattr(cams, name).__doc__ or ""
+        if callable(getattr(cams, name)) and not name.endswith("Warning") and name != "CAMResult":
+            assert "03_class_activation_maps" in doc, name
+
+
+# ----------------------------------------------------------------------------- plots and widget
+def test_plots_draw_with_colour_bars(tiny_gap_model, tiny_images):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import plot_cams, show_overlay, show_pointing
+
+    heatmap = grad_cam(tiny_gap_model, tiny_images[0])
+    signed = grad_cam(tiny_gap_model, tiny_images[0], relu=False)
+    fig = plot_cams(tiny_images[0], {"Grad-CAM": heatmap, "signed": signed}, suptitle="t")
+    assert len(fig.axes) == 3 + 2  # three panels, two colour bars
+    ax = show_overlay(tiny_images[0], heatmap)
+    assert len(ax.figure.axes) == 2
+    mask = np.zeros((32, 32), bool)
+    mask[8:20, 8:20] = True
+    ax = show_pointing(tiny_images[0], heatmap, mask)
+    assert len(ax.lines) == 1
+    plt.close("all")
+
+
+def test_cam_explorer_headless(tiny_gap_model, tiny_sequential, tiny_images):
+    pytest.importorskip("ipywidgets")
+    from helpers.widgets import CAMExplorer
+
+    images = {"a": tiny_images[0], "b": tiny_images[1]}
+    explorer = CAMExplorer(tiny_gap_model, images=images, class_names=("x", "y", "z"))
+    assert "layer block2_conv1" in explorer.caption_text and explorer.view.value
+    explorer.class_picker.value = 2
+    assert explorer.caption_text.startswith("explaining 'z'")
+    explorer.method.value = "cam"
+    assert explorer.layer.value == "block2_conv1"
+    explorer.layer.value = "block1_conv1"  # CAM cannot explain it: the caption says why
+    assert "grad_cam" in explorer.caption_text
+    explorer.method.value = "grad_cam"
+    assert "layer block1_conv1" in explorer.caption_text
+    explorer.chooser.dropdown.value = "b"
+    explorer.alpha.value = 0.8
+    assert explorer.caption_text.startswith("explaining 'z'")
+    only_grad = CAMExplorer(tiny_sequential, images=images, class_names=("x", "y", "z"))
+    assert [value for _, value in only_grad.method.options] == ["grad_cam"]
+
+
+def test_benchmark_reference_paths_agree_with_ours(tiny_gap_model, tiny_sequential, tiny_images):
+    from helpers.benchmarks.cams import functional_twin, keras_io_grad_cam
+    from helpers.layers import intermediate_model
+
+    extractor = intermediate_model(tiny_gap_model, ["block2_conv1"], pre_softmax=True)
+    grad_model = keras.Model(extractor.inputs, extractor.outputs)
+    theirs = keras_io_grad_cam(grad_model, tiny_images[0], (32, 32))
+    assert _corr(theirs, grad_cam(tiny_gap_model, tiny_images[0])) > 0.999
+    twin = functional_twin(tiny_sequential)
+    assert not isinstance(twin, keras.Sequential)
+    np.testing.assert_allclose(twin.predict(tiny_images, verbose=0), tiny_sequential.predict(tiny_images, verbose=0),
+                               atol=1e-6)

@@ -1,0 +1,193 @@
+"""helpers.models: the two course architectures, the bundled trained models, and offline VGG16."""
+
+from __future__ import annotations
+
+import pathlib
+import socket
+
+import numpy as np
+import pytest
+
+from helpers._backend import keras
+from helpers.data import CLASS_NAMES, DATA_DIR, make_shapes
+from helpers.layers import layer_output_shapes
+from helpers.models import (
+    BUNDLED_MODELS,
+    build_small_convnet,
+    build_vgg_gap,
+    list_models,
+    load_model,
+    model_card,
+    model_path,
+)
+
+HELDOUT_ACCURACY = 0.97
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection or resolve a host fails the test at once."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+# ------------------------------------------------------------------------ names and errors
+def test_list_models() -> None:
+    assert list_models() == ["small_convnet", "vgg_gap", "vgg16"]
+    assert list(BUNDLED_MODELS) == list_models()[:2]
+
+
+def test_unknown_model_lists_valid_names() -> None:
+    with pytest.raises(ValueError, match="resnet50") as info:
+        load_model("resnet50")
+    for name in list_models():
+        assert name in str(info.value)
+
+
+def test_vgg16_offline_without_cache_fails_clearly(tmp_path, monkeypatch, no_network) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
+
+    def vgg16_must_not_be_built(*args, **kwargs):
+        raise AssertionError("load_model must not try to build/download VGG16 when allow_download=False")
+
+    monkeypatch.setattr(keras.applications, "VGG16", vgg16_must_not_be_built)
+    with pytest.raises(RuntimeError) as info:
+        load_model("vgg16", allow_download=False)
+    message = str(info.value)
+    for name in BUNDLED_MODELS:
+        assert name in message, "the message points offline readers to the bundled models"
+    assert str(tmp_path / "empty_keras_home") in message, "the message says where the weights are expected"
+
+
+def test_vgg16_download_failure_becomes_runtime_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise OSError("URL fetch failure: no route to host")
+
+    monkeypatch.setattr(keras.applications, "VGG16", offline)
+    with pytest.raises(RuntimeError, match="no route to host"):
+        load_model("vgg16", allow_download=True)
+
+
+def test_missing_bundled_file_is_file_not_found(monkeypatch, tmp_path) -> None:
+    import helpers.models as models
+
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="helpers.train"):
+        load_model("vgg_gap")
+
+
+def test_model_card_unknown_name(monkeypatch, tmp_path) -> None:
+    import helpers.models as models
+
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    (tmp_path / "model_cards.json").write_text('{"vgg_gap": {"heldout_accuracy": 0.99}}')
+    assert model_card("vgg_gap") == {"heldout_accuracy": 0.99}
+    with pytest.raises(KeyError, match="vgg_gap"):
+        model_card("small_convnet")
+
+
+# ------------------------------------------------------------------------ architectures
+def test_small_convnet_matches_the_chapter() -> None:
+    model = build_small_convnet()
+    shapes = layer_output_shapes(model)
+    expected = {
+        "conv2d_1": (None, 148, 148, 32), "max_pooling2d_1": (None, 74, 74, 32),
+        "conv2d_2": (None, 72, 72, 64), "max_pooling2d_2": (None, 36, 36, 64),
+        "conv2d_3": (None, 34, 34, 128), "max_pooling2d_3": (None, 17, 17, 128),
+        "conv2d_4": (None, 15, 15, 128), "max_pooling2d_4": (None, 7, 7, 128),
+        "flatten_1": (None, 6272), "dropout_1": (None, 6272),
+        "dense_1": (None, 512), "dense_2": (None, len(CLASS_NAMES)),
+    }
+    for name, shape in expected.items():
+        assert shapes[name] == shape, f"{name}: {shapes[name]} != {shape}"
+    assert [layer.name for layer in model.layers] == ["rescaling", *expected]
+    # the book's parameter counts, with a 6-way head instead of 1 sigmoid unit
+    params = {layer.name: layer.count_params() for layer in model.layers}
+    assert params["conv2d_1"] == 896 and params["conv2d_2"] == 18496
+    assert params["conv2d_3"] == 73856 and params["conv2d_4"] == 147584
+    assert params["dense_1"] == 3211776 and params["dense_2"] == 512 * 6 + 6
+    assert model.get_layer("dense_2").activation.__name__ == "softmax"
+    assert model.input_shape == (None, 150, 150, 3)
+
+
+def test_vgg_gap_names_and_cam_head() -> None:
+    model = build_vgg_gap()
+    names = [layer.name for layer in model.layers]
+    expected_convs = [f"block{b}_conv{c}" for b in range(1, 5) for c in (1, 2)]
+    assert [n for n in names if "_conv" in n] == expected_convs
+    assert [n for n in names if n.endswith("_pool")] == ["block1_pool", "block2_pool", "block3_pool"]
+    assert names[-2:] == ["global_average_pooling", "predictions"]
+    gap, head = model.layers[-2], model.layers[-1]
+    assert isinstance(gap, keras.layers.GlobalAveragePooling2D)
+    assert isinstance(head, keras.layers.Dense) and head.units == 6
+    assert head.activation.__name__ == "softmax"
+    # the GAP reads the last conv block directly (what CAM needs): 150 -> 75 -> 37 -> 18
+    assert gap.input.shape == (None, 18, 18, 128)
+    assert layer_output_shapes(model)["block4_conv2"] == (None, 18, 18, 128)
+    assert model.output_shape == (None, 6)
+
+
+def test_architectures_accept_other_class_counts() -> None:
+    assert build_small_convnet(num_classes=2, input_size=64).output_shape == (None, 2)
+    assert build_vgg_gap(num_classes=3, input_size=64).output_shape == (None, 3)
+
+
+# ------------------------------------------------------------------------ bundled models
+def _bundled_or_skip(name: str) -> pathlib.Path:
+    path = model_path(name)
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: the bundled models are made by `python -m helpers.train`")
+    return path
+
+
+@pytest.fixture(scope="module")
+def heldout() -> tuple[np.ndarray, np.ndarray]:
+    """300 images never used in training or in the model cards (seed 2)."""
+    images, labels, _ = make_shapes(300, seed=2)
+    return images, labels
+
+
+@pytest.mark.bundled
+@pytest.mark.parametrize("name", BUNDLED_MODELS)
+def test_bundled_model_loads_offline_and_outputs_probabilities(name, no_network) -> None:
+    _bundled_or_skip(name)
+    model = load_model(name)
+    assert model.input_shape == (None, 150, 150, 3)
+    assert model.output_shape == (None, len(CLASS_NAMES))
+    images, _, _ = make_shapes(4, seed=21)
+    assert images.max() > 1.5, "models take 0..255 images"
+    probabilities = np.asarray(model(images))
+    assert probabilities.min() >= 0.0
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.bundled
+@pytest.mark.parametrize("name", BUNDLED_MODELS)
+def test_bundled_model_card_accuracy(name) -> None:
+    _bundled_or_skip(name)
+    card = model_card(name)
+    assert card["heldout_accuracy"] >= HELDOUT_ACCURACY, card
+    assert card["heldout_images"] >= 300
+
+
+@pytest.mark.bundled
+@pytest.mark.parametrize("name", BUNDLED_MODELS)
+def test_bundled_model_accuracy_on_fresh_heldout_images(name, request, no_network) -> None:
+    _bundled_or_skip(name)
+    images, labels = request.getfixturevalue("heldout")  # generated only when a model exists
+    model = load_model(name)
+    predictions = np.argmax(model.predict(images, batch_size=50, verbose=0), axis=1)
+    accuracy = float(np.mean(predictions == labels))
+    assert accuracy >= HELDOUT_ACCURACY, f"{name}: {accuracy:.1%} on 300 fresh held-out images"
+
+
+def test_data_folder_stays_small() -> None:
+    total = sum(path.stat().st_size for path in DATA_DIR.rglob("*") if path.is_file())
+    assert total < 30 * 2**20, f"data/ holds {total / 2**20:.1f} MiB; keep it under 30 MiB"

@@ -1,0 +1,107 @@
+"""helpers.train: a tiny real training run, saving, the command line and the foreign test shapes.
+
+Everything is written into pytest's tmp_path: data/models is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers._backend import keras
+from helpers.data import CLASS_NAMES
+from helpers.train import main, make_foreign_shapes, save_model, train_model
+
+CARD_KEYS = {
+    "heldout_accuracy", "heldout_images", "heldout_seed", "foreign_accuracy", "foreign_images",
+    "train_seconds", "epochs", "images_per_epoch", "batch_size", "learning_rate", "seed",
+    "keras", "tensorflow", "machine",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run() -> tuple[keras.Model, dict]:
+    """small_convnet trained for one epoch on 16 images (batch 8), 8 held-out images."""
+    return train_model("small_convnet", epochs=1, images_per_epoch=16, batch_size=8,
+                       heldout_images=8, verbose=0)
+
+
+def test_train_model_returns_model_and_card(tiny_run) -> None:
+    model, card = tiny_run
+    assert isinstance(model, keras.Model) and model.name == "small_convnet"
+    assert model.output_shape == (None, len(CLASS_NAMES))
+    assert CARD_KEYS <= set(card), f"missing card keys: {CARD_KEYS - set(card)}"
+    assert 0.0 <= card["heldout_accuracy"] <= 1.0 and 0.0 <= card["foreign_accuracy"] <= 1.0
+    assert card["heldout_images"] == 8 and card["foreign_images"] == 60
+    assert card["epochs"] == 1 and card["images_per_epoch"] == 16 and card["batch_size"] == 8
+    assert card["keras"] == keras.__version__
+    assert card["train_seconds"] >= 0.0
+    json.dumps(card)  # the card must be JSON-serializable for model_cards.json
+
+
+def test_training_changed_the_weights(tiny_run) -> None:
+    model, _ = tiny_run
+    keras.utils.set_random_seed(0)
+    from helpers.models import build_small_convnet
+
+    fresh = build_small_convnet()  # same seed, same initial weights as train_model's
+    trained_kernel = model.get_layer("dense_2").get_weights()[0]
+    assert not np.allclose(trained_kernel, fresh.get_layer("dense_2").get_weights()[0])
+
+
+def test_save_model_round_trip(tiny_run, tmp_path) -> None:
+    model, _ = tiny_run
+    path = save_model(model, "small_convnet", tmp_path / "out")
+    assert path == tmp_path / "out" / "small_convnet.keras" and path.is_file()
+    loaded = keras.saving.load_model(path, compile=False)
+    images = np.random.default_rng(0).uniform(0, 255, (3, 150, 150, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(model(images, training=False)),
+                               rtol=1e-5, atol=1e-6)
+    assert getattr(loaded, "optimizer", None) is None, "saved without optimizer state"
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+
+
+@pytest.mark.parametrize("bad", [
+    {"name": "resnet", "epochs": 1, "images_per_epoch": 8},
+    {"name": "vgg_gap", "epochs": 0, "images_per_epoch": 8},
+    {"name": "vgg_gap", "epochs": 1, "images_per_epoch": 0},
+])
+def test_train_model_rejects_bad_settings(bad) -> None:
+    with pytest.raises(ValueError):
+        train_model(**bad)
+
+
+def test_main_writes_models_and_cards(tmp_path, capsys) -> None:
+    out = tmp_path / "models"
+    out.mkdir()
+    (out / "model_cards.json").write_text(json.dumps({"small_convnet": {"heldout_accuracy": 0.5}}))
+    code = main(["--models", "vgg_gap", "--epochs", "1", "--images-per-epoch", "8", "--batch-size", "8",
+                 "--heldout-images", "4", "--out", str(out)])
+    assert code == 0
+    assert (out / "vgg_gap.keras").is_file()
+    cards = json.loads((out / "model_cards.json").read_text())
+    assert set(cards) == {"small_convnet", "vgg_gap"}, "existing cards are kept, the new one added"
+    assert CARD_KEYS <= set(cards["vgg_gap"]) and cards["vgg_gap"]["epochs"] == 1
+    assert "vgg_gap: held-out accuracy" in capsys.readouterr().out
+
+
+def test_main_rejects_unknown_model(tmp_path) -> None:
+    with pytest.raises(SystemExit):
+        main(["--models", "resnet", "--out", str(tmp_path)])
+
+
+def test_make_foreign_shapes() -> None:
+    images, labels = make_foreign_shapes(9, seed=3)
+    assert images.shape == (9, 150, 150, 3) and images.dtype == np.float32
+    assert labels.shape == (9,) and labels.dtype == np.int64
+    assert set(labels.tolist()) <= set(range(len(CLASS_NAMES)))
+    assert images.min() >= 0.0 and images.max() <= 255.0 and images.max() > 1.5
+    assert all(images[i].std() > 5 for i in range(9)), "every image shows something"
+    again, _ = make_foreign_shapes(9, seed=3)
+    np.testing.assert_array_equal(images, again)
+    small, _ = make_foreign_shapes(2, size=64, seed=3)
+    assert small.shape == (2, 64, 64, 3)
+    other, _ = make_foreign_shapes(9, seed=4)
+    assert not np.array_equal(images, other)
