@@ -9,6 +9,14 @@ Every method in the CAM family computes a heatmap the same way:
 3. sum the weighted feature maps, ``Σ_k weight_k^c · A^k``, keep the positive evidence (ReLU),
    upsample to the input's height and width and divide by the maximum (+ epsilon).
 
+Upsampling is *receptive-field aware* when the layer's geometry is known (chains of
+convolutions and poolings, see :func:`helpers.activations.receptive_field`): the value of
+position ``(i, j)`` is placed at the centre of the input window it looks at, ``start + jump·i``,
+and interpolated bilinearly in between. Stretching the map over the image instead (what other
+libraries do) shifts it whenever pooling drops border pixels: ``vgg_gap``'s 18×18 map covers
+144 of the 150 input pixels, so a stretched map drifts by up to 6 pixels towards the
+bottom right. ``align=False`` gives the stretched map.
+
 :class:`BaseCAM` runs steps 1 and 3 inside one compiled ``tf.function`` for a whole batch; a
 method is a small subclass that implements :meth:`BaseCAM.channel_weights` (step 2):
 
@@ -127,7 +135,8 @@ class BaseCAM:
         output_units = self.extractor.outputs[1].shape[-1]
         self.binary = output_units == 1
         self.num_classes = 2 if self.binary else int(output_units)
-        self._functions: dict[tuple[bool, bool], tf.types.experimental.PolymorphicFunction] = {}
+        self._functions: dict[tuple[bool, bool, bool], tf.types.experimental.PolymorphicFunction] = {}
+        self.field = _receptive_field(model, self.layer)
 
     # ------------------------------------------------------------------ the method's part
     def channel_weights(self, activations: tf.Tensor, gradients: tf.Tensor | None,
@@ -168,7 +177,7 @@ class BaseCAM:
                      if self.needs_gradients else None)
         return activations, gradients, scores, class_indices
 
-    def _pipeline(self, images: tf.Tensor, requested: tf.Tensor, upsample: bool, relu: bool):
+    def _pipeline(self, images: tf.Tensor, requested: tf.Tensor, upsample: bool, relu: bool, align: bool):
         activations, gradients, scores, class_indices = self._forward(images, requested)
         weights = self.channel_weights(activations, gradients, class_indices)
         weights = tf.cast(weights, activations.dtype)
@@ -179,21 +188,25 @@ class BaseCAM:
         maps = tf.nn.relu(raw) if relu else raw
         if upsample:
             size = tf.shape(images)[1:3]  # (height, width) of the input: never swapped
-            maps = tf.image.resize(maps[..., None], size, method="bilinear")[..., 0]
+            if align and self.field is not None:
+                maps = _aligned_resize(maps, size, float(self.field.start), float(self.field.jump))
+            else:
+                maps = tf.image.resize(maps[..., None], size, method="bilinear")[..., 0]
         peak = tf.reduce_max(tf.abs(maps), axis=[1, 2], keepdims=True)
         empty = peak <= EPSILON
         heatmaps = tf.where(empty, tf.zeros_like(maps), maps / (peak + EPSILON))
         return heatmaps, raw, weights, class_indices, scores, tf.reshape(empty, [-1])
 
-    def _function(self, upsample: bool, relu: bool):
-        key = (bool(upsample), bool(relu))
+    def _function(self, upsample: bool, relu: bool, align: bool):
+        key = (bool(upsample), bool(relu), bool(align))
         if key not in self._functions:
             spec = (tf.TensorSpec((None, *self.input_shape), tf.float32),
                     tf.TensorSpec((None,), tf.int32))
             # A partial (not a lambda): TensorFlow counts traces per code object, and every
             # explainer traces once, which would otherwise trip its "frequent retracing" warning.
             self._functions[key] = tf.function(
-                functools.partial(self._pipeline, upsample=key[0], relu=key[1]), input_signature=spec,
+                functools.partial(self._pipeline, upsample=key[0], relu=key[1], align=key[2]),
+                input_signature=spec,
             )
         return self._functions[key]
 
@@ -225,7 +238,7 @@ class BaseCAM:
             )
 
     def explain(self, images, class_index=None, upsample: bool = True, relu: bool = True,
-                batch_size: int = 64, progress: bool = False) -> CAMResult:
+                batch_size: int = 64, progress: bool = False, align: bool = True) -> CAMResult:
         """Run the method on a batch and return every intermediate result (see :class:`CAMResult`).
 
         Args:
@@ -233,6 +246,8 @@ class BaseCAM:
             class_index: ``None`` (each image's top class), one int, or one int per image.
             upsample: resize the maps to the input's ``(H, W)`` (bilinear); otherwise keep the
                 layer's own ``(h, w)``.
+            align: upsample along the receptive fields when the layer's geometry is known
+                (see the module doc); ``False`` stretches the map over the image.
             relu: keep only positive evidence (``[0, 1]``); ``False`` keeps the sign (``[-1, 1]``).
             batch_size: images per compiled call.
             progress: show a progress bar over the batches.
@@ -248,7 +263,7 @@ class BaseCAM:
             raise ValueError("Got an empty batch of images.")
         self._check_images(batch)
         requested = self._requested(class_index, len(batch))
-        function = self._function(upsample, relu)
+        function = self._function(upsample, relu, align)
         starts = range(0, len(batch), max(1, int(batch_size)))
         if progress and len(starts) > 1:
             from tqdm.auto import tqdm
@@ -270,11 +285,11 @@ class BaseCAM:
                          scores=scores, layer=self.layer)
 
     def __call__(self, images, class_index=None, upsample: bool = True, relu: bool = True,
-                 batch_size: int = 64, progress: bool = False) -> np.ndarray:
+                 batch_size: int = 64, progress: bool = False, align: bool = True) -> np.ndarray:
         """Heatmaps only: ``(H, W)`` for one image, ``(N, H, W)`` for a batch (see :meth:`explain`)."""
         single = np.asarray(images).ndim == 3
         result = self.explain(images, class_index, upsample=upsample, relu=relu,
-                              batch_size=batch_size, progress=progress)
+                              batch_size=batch_size, progress=progress, align=align)
         return result.heatmaps[0] if single else result.heatmaps
 
     def __repr__(self) -> str:
@@ -357,6 +372,38 @@ class CAM(BaseCAM):
         return tf.gather(kernel, class_indices)  # w_k^c for each image's class
 
 
+def _receptive_field(model: keras.Model, layer: str):
+    """The layer's receptive field (start, jump), or None where it cannot be computed (branches)."""
+    try:
+        from helpers.activations import receptive_field
+
+        field = receptive_field(model, layer)
+    except (ImportError, ValueError, TypeError, AttributeError):
+        return None
+    return field if getattr(field, "jump", 0) >= 1 else None
+
+
+def _aligned_resize(maps: tf.Tensor, size: tf.Tensor, start: float, jump: float) -> tf.Tensor:
+    """Bilinear upsampling of ``(N, h, w)`` maps that puts position ``i`` at pixel ``start + jump·i``.
+
+    Pixels beyond the first or last position's centre take that position's value (as
+    ``tf.image.resize`` does at the borders). Separable: one gather per axis.
+    """
+    def axis(positions, pixels):
+        u = (tf.range(pixels, dtype=maps.dtype) - start) / jump
+        u = tf.clip_by_value(u, 0.0, tf.cast(positions - 1, maps.dtype))
+        low = tf.floor(u)
+        weight = u - low
+        low = tf.cast(low, tf.int32)
+        return low, tf.minimum(low + 1, positions - 1), weight
+
+    shape = tf.shape(maps)
+    r0, r1, rw = axis(shape[1], size[0])
+    c0, c1, cw = axis(shape[2], size[1])
+    rows = tf.gather(maps, r0, axis=1) * (1.0 - rw)[None, :, None] + tf.gather(maps, r1, axis=1) * rw[None, :, None]
+    return tf.gather(rows, c0, axis=2) * (1.0 - cw)[None, None, :] + tf.gather(rows, c1, axis=2) * cw[None, None, :]
+
+
 # ---------------------------------------------------------------------- cached function API
 _EXPLAINERS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
 
@@ -391,7 +438,8 @@ def get_explainer(model: keras.Model, method: type[BaseCAM] | str = GradCAM, lay
     return cache[key]
 
 
-def cam(model: keras.Model, image, class_index=None, upsample: bool = True, layer: str | None = None) -> np.ndarray:
+def cam(model: keras.Model, image, class_index=None, upsample: bool = True, layer: str | None = None,
+        align: bool = True) -> np.ndarray:
     """Class activation map (Zhou et al., 2016) of a GAP → Dense model.
 
     The map is ``Σ_k w_k^c A^k`` over the feature maps ``A^k`` that feed Global Average
@@ -403,6 +451,7 @@ def cam(model: keras.Model, image, class_index=None, upsample: bool = True, laye
         class_index: ``None`` (top class), an int, or one int per image.
         upsample: return the map at the input's ``(H, W)``; ``False``: at the feature map's ``(h, w)``.
         layer: the layer feeding the GAP (found automatically).
+        align: receptive-field-aware upsampling (see the module doc); ``False`` stretches.
 
     Returns:
         float32 ``(H, W)`` in ``[0, 1]`` (``(N, H, W)`` for a batch).
@@ -412,12 +461,12 @@ def cam(model: keras.Model, image, class_index=None, upsample: bool = True, laye
 
     Taught in: ``03_class_activation_maps``.
     """
-    return get_explainer(model, CAM, layer)(image, class_index, upsample=upsample)
+    return get_explainer(model, CAM, layer)(image, class_index, upsample=upsample, align=align)
 
 
 def grad_cam(model: keras.Model, images, layer: str | None = None, class_index=None, upsample: bool = True,
              pre_softmax: bool = True, relu: bool = True, batch_size: int = 64,
-             progress: bool = False) -> np.ndarray:
+             progress: bool = False, align: bool = True) -> np.ndarray:
     """Grad-CAM (Selvaraju et al., 2017) heatmaps for one image or a batch, on any Keras model.
 
     Weights ``α_k^c`` = spatial mean of ``∂y^c/∂A^k``; heatmap = ``ReLU(Σ_k α_k^c A^k)``,
@@ -437,6 +486,9 @@ def grad_cam(model: keras.Model, images, layer: str | None = None, class_index=N
             ``[-1, 1]``, which also shows the evidence *against* the class.
         batch_size: images per compiled call.
         progress: show a progress bar for large batches.
+        align: upsample along the layer's receptive fields (each position's value at the
+            centre of the input window it sees) when its geometry is known; ``False``
+            stretches the map over the image, as other libraries do.
 
     Returns:
         float32 ``(H, W)`` for one image, ``(N, H, W)`` for a batch. Never NaN: a map with no
@@ -445,7 +497,8 @@ def grad_cam(model: keras.Model, images, layer: str | None = None, class_index=N
     Taught in: ``03_class_activation_maps``.
     """
     explainer = get_explainer(model, GradCAM, layer, pre_softmax)
-    return explainer(images, class_index, upsample=upsample, relu=relu, batch_size=batch_size, progress=progress)
+    return explainer(images, class_index, upsample=upsample, relu=relu, batch_size=batch_size, progress=progress,
+                     align=align)
 
 
 # ---------------------------------------------------------------------- display and scoring

@@ -297,6 +297,7 @@ class FilterVisualization:
         activations: ``(n,)`` mean activation of each filter (border excluded) on ``pixels``,
             without any random transformation: the activation reached.
         start_activations: ``(n,)`` the same on the starting images.
+        start_pixels: ``(n, h, w, 3)`` float32, the starting images.
         history: ``(steps, n)`` the objective before each step (what the loop printed).
         layer, filters, method, steps: the request.
     """
@@ -305,6 +306,7 @@ class FilterVisualization:
     pixels: np.ndarray
     activations: np.ndarray
     start_activations: np.ndarray
+    start_pixels: np.ndarray
     history: np.ndarray
     layer: str
     filters: tuple[int, ...]
@@ -459,6 +461,9 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
     path, target = _check_layer(model, layer)
     filters = _check_filters(filters, path, int(target.kernel.shape[-1]))
     size = _as_size(size, model)
+    if input_shape(model)[-1] != 3:
+        raise ValueError(f"Model {model.name!r} takes {input_shape(model)[-1]}-channel inputs; "
+                         "filter visualization here makes RGB images (3 channels).")
     fh, fw = feature_extractor(model, path, size).outputs[0].shape[1:3]
     if min(fh, fw) <= 2 * border:
         raise ValueError(
@@ -479,7 +484,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
     else:
         start = grey_noise_images(len(filters), size, seed)
     all_filters = np.asarray(filters, dtype="int32")
-    pixels_out, starts, finals, history = [], [], [], []
+    pixels_out, starts, finals, history, start_pixels = [], [], [], [], []
     chunks = [slice(i, i + batch_size) for i in range(0, len(filters), batch_size)]
     bar = _progress_bar(steps * len(chunks), progress, f"{path} ({method})")
     try:
@@ -491,6 +496,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
                     params = tf.constant(start[chunk])
                     m, v = tf.zeros_like(params), tf.zeros_like(params)
                     images = fns.pixels_of(params)
+                    start_pixels.append(images.numpy())
                     starts.append(fns.measure(images, chunk_filters).numpy())
                     for t in range(1, steps + 1):
                         params, m, v, loss = fns.step(params, m, v, tf.constant(float(t)), chunk_filters,
@@ -500,6 +506,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
                     images = fns.pixels_of(params)
                 else:
                     images = tf.constant(start[chunk])
+                    start_pixels.append(start[chunk])
                     starts.append(fns.measure(images, chunk_filters).numpy())
                     for _ in range(steps):
                         images, loss = fns.step(images, chunk_filters, step_size)
@@ -515,7 +522,8 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
     shown = pixels.round().clip(0, 255).astype("uint8") if method == "fourier" else deprocess_image(pixels)
     return FilterVisualization(
         images=shown, pixels=pixels, activations=np.concatenate(finals),
-        start_activations=np.concatenate(starts), history=np.concatenate(history, axis=1),
+        start_activations=np.concatenate(starts), start_pixels=np.concatenate(start_pixels),
+        history=np.concatenate(history, axis=1),
         layer=path, filters=filters, method=method, steps=steps)
 
 
@@ -568,13 +576,19 @@ def randomized_copy(model: keras.Model, seed: int = 0) -> keras.Model:
 
 
 def spectral_statistics(images: np.ndarray) -> dict[str, np.ndarray]:
-    """Spatial-frequency content of each image's luminance (mean removed).
+    """Spatial-frequency content of each image's luminance (its mean removed).
 
     Returns:
-        ``{"mean_frequency": (n,), "high_frequency_fraction": (n,), "spectral_entropy": (n,)}``:
-        the power-weighted mean frequency in cycles per pixel (0..~0.7), the share of power
-        above 0.25 cycles/pixel (periods shorter than 4 pixels), and the entropy of the
-        normalized power spectrum in bits (low: a few pure stripes; high: many frequencies).
+        One ``(n,)`` array per measure:
+
+        * ``"mean_frequency"``: power-weighted mean frequency, in cycles per pixel (0.5 is a
+          stripe every 2 pixels);
+        * ``"high_frequency_fraction"``: share of the power above 0.25 cycles per pixel
+          (periods shorter than 4 pixels);
+        * ``"spectral_entropy"``: entropy of the normalized power spectrum, in bits (low: a few
+          pure stripes; high: many frequencies, like noise);
+        * ``"orientation_strength"``: 1 when all the power lies along one orientation (stripes,
+          edges), 0 when no orientation is preferred (blobs, noise).
 
     Taught in: ``02_filter_visualization``.
     """
@@ -583,37 +597,42 @@ def spectral_statistics(images: np.ndarray) -> dict[str, np.ndarray]:
     luminance = luminance - luminance.mean(axis=(1, 2), keepdims=True)
     power = np.abs(np.fft.fft2(luminance)) ** 2
     h, w = luminance.shape[1:]
-    freq = np.sqrt(np.fft.fftfreq(h)[:, None] ** 2 + np.fft.fftfreq(w)[None, :] ** 2)
-    total = power.sum(axis=(1, 2)) + EPSILON
-    p = power / total[:, None, None]
-    entropy = -(p * np.log2(p + EPSILON)).sum(axis=(1, 2))
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
+    freq = np.sqrt(fx**2 + fy**2)
+    p = power / (power.sum(axis=(1, 2), keepdims=True) + EPSILON)
+    # Orientation: mean of exp(2i·angle) weighted by power (angles θ and θ+π are one orientation).
+    doubled = np.exp(2j * np.arctan2(fy, fx))
     return {
         "mean_frequency": (p * freq).sum(axis=(1, 2)),
         "high_frequency_fraction": (p * (freq > 0.25)).sum(axis=(1, 2)),
-        "spectral_entropy": entropy,
+        "spectral_entropy": -(p * np.log2(p + EPSILON)).sum(axis=(1, 2)),
+        "orientation_strength": np.abs((p * doubled).sum(axis=(1, 2))),
     }
 
 
-def colour_statistics(images: np.ndarray) -> dict[str, np.ndarray]:
-    """How colourful each image is, and how much of its variation is colour rather than brightness.
+def pattern_statistics(result: FilterVisualization) -> dict[str, np.ndarray]:
+    """Measures of each pattern of a :class:`FilterVisualization`, one ``(n,)`` array per name.
 
-    Returns:
-        ``{"colourfulness": (n,), "chroma_fraction": (n,)}``: Hasler and Süsstrunk's
-        colourfulness (0 for grey images, ~100 for very vivid ones) and the share of the pixel
-        variance in the two colour-opponent axes (the rest is luminance variance).
+    * ``"moved"``: how far the image moved from its start, RMS in grey levels. A pattern that
+      moved less than the starting noise itself (about 5.8 grey levels) stayed noise.
+    * ``"uniform_colour_share"``: share of that change that is one flat colour over the whole
+      image (1: a plain colour field; 0: pure spatial structure).
+    * ``"concentration"``: share of the change's energy in the 10% of pixels that changed most
+      (0.1: spread evenly, like a texture; near 1: a few concentrated structures).
+    * the four measures of :func:`spectral_statistics`, on the viewable images.
 
     Taught in: ``02_filter_visualization``.
     """
-    images = np.asarray(images, dtype="float64")
-    r, g, b = images[..., 0], images[..., 1], images[..., 2]
-    rg, yb = r - g, 0.5 * (r + g) - b
-    std = np.sqrt(rg.std(axis=(1, 2)) ** 2 + yb.std(axis=(1, 2)) ** 2)
-    mean = np.sqrt(rg.mean(axis=(1, 2)) ** 2 + yb.mean(axis=(1, 2)) ** 2)
-    luminance = images.mean(axis=-1)
-    chroma_var = rg.var(axis=(1, 2)) / 2.0 + yb.var(axis=(1, 2)) / 1.5
+    change = np.asarray(result.pixels, "float64") - np.asarray(result.start_pixels, "float64")
+    energy = (change**2).sum(axis=-1).reshape(len(change), -1)
+    total = energy.sum(axis=1) + EPSILON
+    flat = (change.mean(axis=(1, 2)) ** 2).sum(axis=-1) * energy.shape[1]
+    top = np.sort(energy, axis=1)[:, ::-1][:, : max(1, energy.shape[1] // 10)].sum(axis=1)
     return {
-        "colourfulness": std + 0.3 * mean,
-        "chroma_fraction": chroma_var / (chroma_var + luminance.var(axis=(1, 2)) + EPSILON),
+        "moved": np.sqrt(energy.sum(axis=1) / change[0].size),
+        "uniform_colour_share": flat / total,
+        "concentration": top / total,
+        **spectral_statistics(result.images),
     }
 
 

@@ -379,7 +379,8 @@ def plot_filter_grid(images: np.ndarray, ax: Axes | None = None, title: str | No
 
 
 def plot_ascent_curves(histories: dict[str, np.ndarray], ax: Axes | None = None,
-                       normalize: bool = True, ylabel: str | None = None) -> Axes:
+                       normalize: bool = True, ylabel: str | None = None,
+                       title: str | None = None) -> Axes:
     """Activation versus gradient-ascent step, one line per layer (median over its filters).
 
     Args:
@@ -388,6 +389,7 @@ def plot_ascent_curves(histories: dict[str, np.ndarray], ax: Axes | None = None,
         normalize: divide each filter's curve by its own final value, so layers with very
             different activation scales share one axis (1.0 = what the filter reached at the end).
         ylabel: y-axis label (a sensible default otherwise).
+        title: axes title.
 
     Returns:
         The Axes. Shaded bands span the 25th to 75th percentile of the filters.
@@ -488,8 +490,10 @@ def plot_cams(image: np.ndarray, heatmaps: dict[str, np.ndarray], fig: Figure | 
               image_title: str = "input", cell_size: float = 2.6, overlay_maps: bool = True) -> Figure:
     """The image, then one panel per heatmap, each with a colour bar.
 
-    Maps in ``[0, 1]`` are laid over the image (or shown alone with ``overlay_maps=False``);
-    signed maps (any value below 0) are shown alone in blue (against) → red (for), from -1 to 1.
+    Maps in ``[0, 1]`` at the image's resolution are laid over the image (or shown alone with
+    ``overlay_maps=False``); maps at a layer's own resolution are shown alone, as they are;
+    signed maps (any value below 0) are laid over a grey copy of the image in blue (against)
+    → red (for), from -1 to 1.
 
     Args:
         image: ``(H, W, 3)`` in 0..255.
@@ -518,16 +522,26 @@ def plot_cams(image: np.ndarray, heatmaps: dict[str, np.ndarray], fig: Figure | 
     axes = fig.subplots(1, n, squeeze=False)[0]
     show_image(image, ax=axes[0], title=image_title)
     axes[0].title.set_fontsize(9)
+    height, width = as_display_image(image).shape[:2]
     for ax, (title, heatmap) in zip(axes[1:], heatmaps.items()):
         heatmap = np.asarray(heatmap)
-        if heatmap.min() < 0:
-            show_heatmap(heatmap, ax=ax, title=title, cmap="RdBu_r", vmin=-1.0, vmax=1.0,
-                         colorbar_label="against ← evidence → for")
-        elif overlay_maps:
+        if heatmap.min() < 0:  # signed: over a grey copy of the image, blue against, red for
+            grey = as_display_image(image).mean(axis=-1)
+            ax.imshow(grey, cmap="gray", vmin=0, vmax=255)
+            mappable = ax.imshow(heatmap, cmap="RdBu_r", vmin=-1.0, vmax=1.0, alpha=0.7,
+                                 extent=(-0.5, width - 0.5, height - 0.5, -0.5))
+            ax.set_axis_off()
+            ax.set_title(title)
+            bar = fig.colorbar(mappable, ax=ax, fraction=0.046, pad=0.04)
+            bar.set_label("against ← evidence → for", fontsize=8)
+        elif overlay_maps and heatmap.shape == (height, width):
             show_overlay(image, heatmap, ax=ax, title=title, alpha=alpha, cmap=cmap)
-        else:
+        else:  # maps at their own resolution are shown as they are, without the image
             show_heatmap(heatmap, ax=ax, title=title, cmap=cmap, colorbar_label="evidence for the class")
         ax.title.set_fontsize(9)
+        for bar_ax in fig.axes[len(fig.axes) - 1:]:
+            bar_ax.tick_params(labelsize=7)
+            bar_ax.yaxis.label.set_fontsize(8)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig

@@ -219,7 +219,8 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
                 learning_rate: float = 1e-3, seed: int = 0, heldout_images: int = 600,
                 verbose: int = 2, stop_at_accuracy: float = 0.99, pretrain_epochs: int = 0,
                 pretrain_images_per_epoch: int = 8192, pretrain_size: int = 64,
-                pretrain_learning_rate: float = 1e-3, pretrain_stop_at: float = 0.96) -> tuple[keras.Model, dict]:
+                pretrain_learning_rate: float = 1e-3, pretrain_stop_at: float = 0.96,
+                initial_model: keras.Model | None = None, seed_offset: int = TRAIN_SEED_OFFSET) -> tuple[keras.Model, dict]:
     """Train one bundled architecture from scratch on fresh shape-world images.
 
     Two stages (progressive resizing): the convolution layers first learn at low resolution
@@ -243,6 +244,8 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
         pretrain_size: side of the low-resolution images.
         pretrain_learning_rate: peak learning rate of the low-resolution stage.
         pretrain_stop_at: validation accuracy that ends the low-resolution stage early.
+        initial_model: continue training these weights (``--resume``) instead of starting anew.
+        seed_offset: first data seed of the full-resolution stage (a resumed run uses new ones).
 
     Returns:
         ``(model, card)``: the trained model and a dict of accuracies, timings and settings.
@@ -255,13 +258,15 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
     start = time.perf_counter()
     pretrain_history: list[float] = []
     model = BUILDERS[name]()
+    if initial_model is not None:
+        model.set_weights(initial_model.get_weights())
     if pretrain_epochs:
         small = pretraining_model(name, pretrain_size)
         pretrain_history = _fit_stage(small, pretrain_size, pretrain_epochs, pretrain_images_per_epoch, batch_size,
                                       pretrain_learning_rate, TRAIN_SEED_OFFSET + 1000, True, pretrain_stop_at, verbose)
         copy_matching_weights(small, model)
     history = _fit_stage(model, INPUT_SIZE, epochs, images_per_epoch, batch_size, learning_rate,
-                         TRAIN_SEED_OFFSET, not pretrain_epochs, stop_at_accuracy, verbose)
+                         seed_offset, not pretrain_epochs and initial_model is None, stop_at_accuracy, verbose)
     seconds = time.perf_counter() - start
     heldout_x, heldout_y, _ = make_shapes(heldout_images, seed=HELDOUT_SEED)
     foreign_x, foreign_y = make_foreign_shapes(max(60, heldout_images // 5), seed=HELDOUT_SEED)
@@ -306,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override the shipped setting")
     parser.add_argument("--images-per-epoch", type=int, default=None, help="override the shipped setting")
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="override the shipped setting")
+    parser.add_argument("--learning-rate", type=float, default=None, help="override the shipped setting")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the saved model in --out (no pretraining, fresh data seeds)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--heldout-images", type=int, default=600)
@@ -317,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = dict(DEFAULTS[name])
         if args.epochs is not None:
             settings["epochs"] = args.epochs
+        if args.learning_rate is not None:
+            settings["learning_rate"] = args.learning_rate
+        if args.resume:
+            previous = cards.get(name, {})
+            settings.update(pretrain_epochs=0, seed_offset=TRAIN_SEED_OFFSET + 100 * (1 + len(previous.get("resumed", []))),
+                            initial_model=keras.saving.load_model(args.out / f"{name}.keras", compile=False))
         if args.pretrain_epochs is not None:
             settings["pretrain_epochs"] = args.pretrain_epochs
         if args.images_per_epoch is not None:
@@ -325,6 +339,10 @@ def main(argv: list[str] | None = None) -> int:
         model, card = train_model(name, batch_size=args.batch_size, seed=args.seed,
                                   heldout_images=args.heldout_images, **settings)
         path = save_model(model, name, args.out)
+        if args.resume and name in cards:
+            history = cards[name].get("resumed", []) + [{k: card[k] for k in ("epochs", "learning_rate", "train_seconds", "validation_accuracy_per_epoch")}]
+            card = {**cards[name], **{k: card[k] for k in ("heldout_accuracy", "foreign_accuracy")},
+                    "train_seconds": round(cards[name]["train_seconds"] + card["train_seconds"], 1), "resumed": history}
         cards[name] = card
         args.out.mkdir(parents=True, exist_ok=True)
         cards_path.write_text(json.dumps(cards, indent=2, sort_keys=True) + "\n")

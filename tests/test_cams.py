@@ -400,3 +400,26 @@ def test_benchmark_reference_paths_agree_with_ours(tiny_gap_model, tiny_sequenti
     assert not isinstance(twin, keras.Sequential)
     np.testing.assert_allclose(twin.predict(tiny_images, verbose=0), tiny_sequential.predict(tiny_images, verbose=0),
                                atol=1e-6)
+
+
+def test_receptive_field_alignment_removes_the_stretch_shift():
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(1, 1, activation="relu", name="red")
+    x = conv(inputs)
+    for k in range(3):
+        x = keras.layers.AveragePooling2D(2, name=f"pool{k}")(x)  # 46 -> 23 -> 11 -> 5: covers 40 px
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    dense = keras.layers.Dense(2, name="head")
+    model = keras.Model(inputs, dense(x))
+    conv.set_weights([np.array([1.0, -1.0, -1.0]).reshape(1, 1, 3, 1), np.zeros(1)])
+    dense.set_weights([np.array([[1.0, -1.0]]), np.zeros(2)])
+    image = np.zeros((46, 46, 3), "float32")
+    image[32:40, 32:40, 0] = 255.0  # exactly the input block of map cell (4, 4); centre 35.5
+    explainer = get_explainer(model, layer="pool2")
+    assert (explainer.field.jump, explainer.field.start) == (8, 3.5)
+    aligned = heatmap_peaks(grad_cam(model, image, layer="pool2", class_index=0))
+    stretched = heatmap_peaks(grad_cam(model, image, layer="pool2", class_index=0, align=False))
+    assert np.all(np.abs(aligned - 35.5) <= 0.5)
+    assert np.all(np.abs(stretched - 35.5) >= 4)  # stretching 5 cells over 46 px drifts by 5 px
+    np.testing.assert_allclose(cam(model, image, class_index=0), grad_cam(model, image, layer="pool2", class_index=0),
+                               atol=1e-5)

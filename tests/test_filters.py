@@ -8,13 +8,13 @@ import pytest
 from helpers._backend import keras, tf
 from helpers.filters import (
     METHODS,
-    colour_statistics,
     deprocess_image,
     feature_extractor,
     filter_ascent,
     filter_loss,
     grey_noise_images,
     normalize_gradient,
+    pattern_statistics,
     randomized_copy,
     spectral_statistics,
     visualize_filters,
@@ -208,16 +208,40 @@ def test_spectral_statistics_measure_the_frequency_of_stripes():
     assert spectral_statistics(noise)["spectral_entropy"][0] > stats["spectral_entropy"][0] + 5
 
 
-def test_colour_statistics_tell_grey_from_colourful():
-    grey = np.full((1, 8, 8, 3), 90.0)
-    checker = np.zeros((1, 8, 8, 3))
-    checker[0, ::2, :, 0] = 255.0  # red rows
-    checker[0, 1::2, :, 1] = 255.0  # green rows
-    grey_stats, checker_stats = colour_statistics(grey), colour_statistics(checker)
-    assert grey_stats["colourfulness"][0] == pytest.approx(0.0)
-    assert grey_stats["chroma_fraction"][0] == pytest.approx(0.0)
-    assert checker_stats["colourfulness"][0] > 100
-    assert checker_stats["chroma_fraction"][0] > 0.9
+def test_spectral_statistics_see_orientation():
+    stripes = _stripes(8)
+    stats = spectral_statistics(np.stack([stripes, stripes.transpose(1, 0, 2)]))
+    np.testing.assert_allclose(stats["orientation_strength"], [1.0, 1.0], atol=0.02)
+    noise = np.random.default_rng(0).uniform(0, 255, (1, 64, 64, 3))
+    assert spectral_statistics(noise)["orientation_strength"][0] < 0.1
+
+
+def test_pattern_statistics_separate_flat_colour_from_concentrated_structure():
+    from helpers.filters import FilterVisualization
+
+    start = np.full((3, 20, 20, 3), 128.0)
+    end = start.copy()
+    end[0] += np.array([40.0, -10.0, 5.0])  # a flat colour
+    end[1, 5:7, 5:7] += 100.0  # a concentrated blob (1% of the pixels)
+    result = FilterVisualization(images=np.clip(end, 0, 255).astype("uint8"), pixels=end,
+                                 activations=np.zeros(3), start_activations=np.zeros(3),
+                                 start_pixels=start, history=np.zeros((1, 3)), layer="x",
+                                 filters=(0, 1, 2), method="plain", steps=1)
+    stats = pattern_statistics(result)
+    np.testing.assert_allclose(stats["moved"], [np.sqrt((1600 + 100 + 25) / 3), np.sqrt(4 * 3 * 1e4 / 1200), 0.0])
+    assert stats["uniform_colour_share"][0] == pytest.approx(1.0)
+    assert stats["uniform_colour_share"][1] < 0.02
+    assert stats["concentration"][0] == pytest.approx(0.1, abs=0.01)
+    assert stats["concentration"][1] == pytest.approx(1.0)
+    assert np.all(np.isfinite(stats["concentration"]))  # the unchanged image divides by EPSILON
+
+
+def test_moved_counts_grey_levels_and_dead_filters_stay_at_zero(tiny_gap_model):
+    result = filter_ascent(tiny_gap_model, "block1_conv1", range(8), steps=10, progress=False)
+    stats = pattern_statistics(result)
+    alive = result.start_activations > 0
+    np.testing.assert_allclose(stats["moved"][alive], 10 * 2.0, rtol=0.05)  # 10 steps of 2 grey levels
+    assert np.all(stats["moved"][~alive] == 0)
 
 
 # --------------------------------------------------------------------------- plots

@@ -12,7 +12,14 @@ import pytest
 
 from helpers._backend import keras
 from helpers.data import CLASS_NAMES
-from helpers.train import main, make_foreign_shapes, save_model, train_model
+from helpers.train import (
+    copy_matching_weights,
+    main,
+    make_foreign_shapes,
+    pretraining_model,
+    save_model,
+    train_model,
+)
 
 CARD_KEYS = {
     "heldout_accuracy", "heldout_images", "heldout_seed", "foreign_accuracy", "foreign_images",
@@ -63,6 +70,33 @@ def test_save_model_round_trip(tiny_run, tmp_path) -> None:
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
 
 
+def test_low_resolution_pretraining_is_copied_into_the_full_model() -> None:
+    model, card = train_model("vgg_gap", epochs=1, images_per_epoch=8, batch_size=8, heldout_images=4,
+                              pretrain_epochs=1, pretrain_images_per_epoch=16, pretrain_size=32,
+                              pretrain_stop_at=1.01, stop_at_accuracy=1.01, verbose=0)
+    assert card["pretrain_epochs_run"] == 1 and card["epochs_run"] == 1
+    assert model.input_shape == (None, 150, 150, 3)
+    small = pretraining_model("vgg_gap", 32)
+    assert small.input_shape == (None, 32, 32, 3) and small.output_shape == (None, len(CLASS_NAMES))
+    copied = copy_matching_weights(model, small)
+    # vgg_gap is fully convolutional: every weighted layer carries over, the head included
+    assert {"block1_conv1", "block4_conv2", "predictions"} <= set(copied)
+    np.testing.assert_array_equal(small.get_layer("block1_conv1").get_weights()[0],
+                                  model.get_layer("block1_conv1").get_weights()[0])
+
+
+def test_small_convnet_pretraining_model_shares_only_the_conv_base() -> None:
+    from helpers.models import build_small_convnet
+
+    small = pretraining_model("small_convnet", 64)
+    assert small.input_shape == (None, 64, 64, 3) and small.output_shape == (None, len(CLASS_NAMES))
+    full = build_small_convnet()
+    copied = copy_matching_weights(small, full)
+    assert copied == ["conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4"]
+    np.testing.assert_array_equal(full.get_layer("conv2d_4").get_weights()[0],
+                                  small.get_layer("conv2d_4").get_weights()[0])
+
+
 @pytest.mark.parametrize("bad", [
     {"name": "resnet", "epochs": 1, "images_per_epoch": 8},
     {"name": "vgg_gap", "epochs": 0, "images_per_epoch": 8},
@@ -77,8 +111,8 @@ def test_main_writes_models_and_cards(tmp_path, capsys) -> None:
     out = tmp_path / "models"
     out.mkdir()
     (out / "model_cards.json").write_text(json.dumps({"small_convnet": {"heldout_accuracy": 0.5}}))
-    code = main(["--models", "vgg_gap", "--epochs", "1", "--images-per-epoch", "8", "--batch-size", "8",
-                 "--heldout-images", "4", "--out", str(out)])
+    code = main(["--models", "vgg_gap", "--epochs", "1", "--images-per-epoch", "8", "--pretrain-epochs", "0",
+                 "--batch-size", "8", "--heldout-images", "4", "--out", str(out)])
     assert code == 0
     assert (out / "vgg_gap.keras").is_file()
     cards = json.loads((out / "model_cards.json").read_text())
