@@ -86,7 +86,10 @@ def feature_map_layers(model: keras.Model) -> list[str]:
 
 
 def spatial_layers(model: keras.Model) -> list[str]:
-    """Paths of every layer with a feature-map output ``(h, w, c)``, whatever its type."""
+    """Paths of every layer with a feature-map output ``(h, w, c)``, whatever its type.
+
+    Taught in: ``01_intermediate_activations``.
+    """
     return [path for path, shape in _output_shapes(model).items() if is_spatial(shape)]
 
 
@@ -165,6 +168,8 @@ def as_batch(image, model: keras.Model | None = None) -> tuple[np.ndarray, bool]
 
     Raises:
         ValueError: an array of another shape.
+
+    Taught in: ``01_intermediate_activations``.
     """
     if isinstance(image, (list, tuple)):
         if not image:
@@ -318,6 +323,8 @@ class ReceptiveField:
         size: side of the window of input pixels that one position depends on.
         jump: distance in input pixels between two neighbouring positions (the total stride).
         start: input coordinate (in pixels, may be x.5) of the centre of position 0's window.
+
+    Taught in: ``01_intermediate_activations``.
     """
 
     size: int
@@ -566,6 +573,8 @@ class LinearDecoder:
         field: its :class:`ReceptiveField`.
         weights: ``(c + 1, jump·jump·3)`` (the last row is the intercept).
         r2: fraction of the pixel variance of *held-out* images it recovers (1 = everything).
+
+    Taught in: ``01_intermediate_activations``.
     """
 
     layer: str

@@ -217,6 +217,8 @@ class Robustness:
         jitter: largest shift in pixels, each direction; ``None`` means 1/16 of the image size.
         scale: largest relative zoom, in and out (0.1 means 0.9 to 1.1).
         degrees: largest rotation, either way.
+
+    Taught in: ``02_filter_visualization``.
     """
 
     jitter: int | None = None
@@ -300,6 +302,8 @@ class FilterVisualization:
         start_pixels: ``(n, h, w, 3)`` float32, the starting images.
         history: ``(steps, n)`` the objective before each step (what the loop printed).
         layer, filters, method, steps: the request.
+
+    Taught in: ``02_filter_visualization``.
     """
 
     images: np.ndarray

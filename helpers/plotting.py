@@ -202,7 +202,7 @@ def plot_channel_grid(maps: np.ndarray, title: str | None = None, ncols: int = 1
 
 
 def plot_layer_grids(maps: dict[str, np.ndarray], ncols: int = 16, fig: Figure | None = None,
-                     cmap: str = "viridis", cell_inches: float = 0.42, suptitle: str | None = None,
+                     cmap: str = "viridis", cell_inches: float = 0.5, suptitle: str | None = None,
                      dpi: float | None = None) -> Figure:
     """The channel grids of several layers stacked in one figure, one titled panel per layer.
 
@@ -241,9 +241,11 @@ def plot_layer_grids(maps: dict[str, np.ndarray], ncols: int = 16, fig: Figure |
         dead.append(n_dead)
         plot_channel_grid(value, ncols=ncols, ax=ax, cmap=cmap,
                           title=f"{name}  ·  {h}×{w} maps  ·  {c} channels  ·  {n_dead} all-zero (grey)")
+    top = 1.0
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
-    fig.tight_layout(h_pad=0.4)
+        top = 1.0 - 0.45 / fig.get_figheight()
+    fig.tight_layout(h_pad=0.4, rect=(0.0, 0.0, 1.0, top))
     return fig
 
 
@@ -296,7 +298,7 @@ def show_image_and_map(image: np.ndarray, maps: np.ndarray | dict[str, np.ndarra
 def plot_layer_profile(values: dict[str, Sequence[float]], layers: Sequence[str], ax: Axes | None = None,
                        ylabel: str | None = None, reference: dict[str, float] | None = None,
                        ylim: tuple[float, float] | None = (0.0, 1.0), percent: bool = False,
-                       title: str | None = None) -> Axes:
+                       title: str | None = None, legend_loc: str = "best") -> Axes:
     """One line per measurement across the layers of a model (e.g. R² and probe accuracy).
 
     Args:
@@ -308,6 +310,7 @@ def plot_layer_profile(values: dict[str, Sequence[float]], layers: Sequence[str]
         ylim: y-axis limits (None: automatic).
         percent: format the y axis as percentages.
         title: axes title.
+        legend_loc: where the legend goes (Matplotlib's ``loc``).
 
     Returns:
         The Axes.
@@ -336,7 +339,7 @@ def plot_layer_profile(values: dict[str, Sequence[float]], layers: Sequence[str]
     if ylabel:
         ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc=legend_loc)
     if title:
         ax.set_title(title)
     return ax
@@ -380,7 +383,7 @@ def plot_filter_grid(images: np.ndarray, ax: Axes | None = None, title: str | No
 
 def plot_ascent_curves(histories: dict[str, np.ndarray], ax: Axes | None = None,
                        normalize: bool = True, ylabel: str | None = None,
-                       title: str | None = None) -> Axes:
+                       title: str | None = None, legend_loc: str = "best") -> Axes:
     """Activation versus gradient-ascent step, one line per layer (median over its filters).
 
     Args:
@@ -390,6 +393,7 @@ def plot_ascent_curves(histories: dict[str, np.ndarray], ax: Axes | None = None,
             different activation scales share one axis (1.0 = what the filter reached at the end).
         ylabel: y-axis label (a sensible default otherwise).
         title: axes title.
+        legend_loc: where the legend goes (Matplotlib's ``loc``).
 
     Returns:
         The Axes. Shaded bands span the 25th to 75th percentile of the filters.
@@ -412,7 +416,7 @@ def plot_ascent_curves(histories: dict[str, np.ndarray], ax: Axes | None = None,
     ax.set_xlabel("gradient-ascent step")
     ax.set_ylabel(ylabel or ("activation / its final value" if normalize else "mean activation"))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc=legend_loc)
     if title:
         ax.set_title(title)
     return ax

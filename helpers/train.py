@@ -35,6 +35,14 @@ DEFAULTS = {
     "vgg_gap": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4},
     "small_convnet": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4},
 }
+"""The first run of the shipped recipe: low-resolution pretraining, then full resolution."""
+
+CONTINUATIONS = {
+    "vgg_gap": [{"epochs": 5, "learning_rate": 4e-4}, {"epochs": 5, "learning_rate": 3e-4}],
+    "small_convnet": [{"epochs": 6, "learning_rate": 3e-4}],
+}
+"""Further full-resolution runs of the shipped recipe, each continuing the saved model with
+fresh data seeds (what ``--resume`` does). ``python -m helpers.train`` runs them all."""
 
 
 VALIDATION_SEED = 5
@@ -312,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images-per-epoch", type=int, default=None, help="override the shipped setting")
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="override the shipped setting")
     parser.add_argument("--learning-rate", type=float, default=None, help="override the shipped setting")
+    parser.add_argument("--no-continuations", action="store_true",
+                        help="train only the first run, not the continuation runs of the shipped recipe")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the saved model in --out (no pretraining, fresh data seeds)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -321,13 +331,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cards_path = args.out / "model_cards.json"
     cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}
+    overridden = any(v is not None for v in (args.epochs, args.learning_rate, args.pretrain_epochs, args.images_per_epoch))
+    runs = []
     for name in args.models:
+        runs.append((name, args.resume))
+        if not (args.resume or overridden or args.no_continuations):
+            runs += [(name, True, continuation) for continuation in CONTINUATIONS[name]]
+    for name, resume, *continuation in runs:
         settings = dict(DEFAULTS[name])
+        settings.update(*continuation)
         if args.epochs is not None:
             settings["epochs"] = args.epochs
         if args.learning_rate is not None:
             settings["learning_rate"] = args.learning_rate
-        if args.resume:
+        if resume:
+            cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}
             previous = cards.get(name, {})
             settings.update(pretrain_epochs=0, seed_offset=TRAIN_SEED_OFFSET + 100 * (1 + len(previous.get("resumed", []))),
                             initial_model=keras.saving.load_model(args.out / f"{name}.keras", compile=False))
@@ -335,11 +353,13 @@ def main(argv: list[str] | None = None) -> int:
             settings["pretrain_epochs"] = args.pretrain_epochs
         if args.images_per_epoch is not None:
             settings["images_per_epoch"] = args.images_per_epoch
-        print(f"Training {name}: {settings}", flush=True)
+        shown = {k: v for k, v in settings.items() if k != "initial_model"}
+        print(f"Training {name}{' (continuing the saved model)' if resume else ''}: {shown}", flush=True)
         model, card = train_model(name, batch_size=args.batch_size, seed=args.seed,
                                   heldout_images=args.heldout_images, **settings)
         path = save_model(model, name, args.out)
-        if args.resume and name in cards:
+        cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}  # re-read: others may have written
+        if resume and name in cards:
             history = cards[name].get("resumed", []) + [{k: card[k] for k in ("epochs", "learning_rate", "train_seconds", "validation_accuracy_per_epoch")}]
             card = {**cards[name], **{k: card[k] for k in ("heldout_accuracy", "foreign_accuracy")},
                     "train_seconds": round(cards[name]["train_seconds"] + card["train_seconds"], 1), "resumed": history}

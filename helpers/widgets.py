@@ -113,6 +113,16 @@ class ImageChooser:
 # only redraws the existing figure and sends one PNG to one Image widget.
 
 
+def _overlay_rgba(values: np.ndarray, peak: float, cmap: str) -> np.ndarray:
+    """Colour ``values`` (NaN = not covered) with ``cmap``; opacity grows with the activation."""
+    from matplotlib import colormaps
+
+    scaled = np.nan_to_num(values / (peak + 1e-8), nan=0.0).clip(0.0, 1.0)
+    rgba = colormaps[cmap](scaled)
+    rgba[..., 3] = np.clip(3.0 * scaled, 0.0, 0.95)
+    return rgba
+
+
 def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer: str, channel: int,
                       field=None, cmap: str = "viridis") -> str:
     """Draw one channel of one layer three ways: the input, the map, the map on the input.
@@ -159,7 +169,7 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
         rows = np.minimum(np.arange(image.shape[0]) * h // image.shape[0], h - 1)
         cols = np.minimum(np.arange(image.shape[1]) * w // image.shape[1], w - 1)
         on_input = channel_map[np.ix_(rows, cols)]
-    overlay = np.ma.masked_invalid(np.where(on_input > 0, on_input, np.nan))
+    overlay = _overlay_rgba(on_input, peak, cmap)
     title_map = f"{layer}, channel {channel}  ({h}×{w})"
     state = getattr(fig, "_channel_view", None)
     if state is None or state["fig_axes"] != list(fig.axes):
@@ -170,9 +180,9 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
         map_artist = ax_map.imshow(channel_map, cmap=cmap, vmin=0, vmax=max(peak, 1e-8))
         bar = fig.colorbar(map_artist, ax=ax_map, fraction=0.046, pad=0.04)
         bar.set_label("activation", fontsize=8)
-        ax_overlay.imshow(as_display_image(image) // 2 + 64)  # dimmed copy
-        overlay_artist = ax_overlay.imshow(overlay, cmap=cmap, vmin=0, vmax=max(peak, 1e-8), alpha=0.75)
-        ax_overlay.set_title("where it fires (on the input)", fontsize=9)
+        ax_overlay.imshow(as_display_image(image) // 3 + 48)  # dimmed copy
+        overlay_artist = ax_overlay.imshow(overlay)
+        ax_overlay.set_title("where it fires (stronger = more opaque)", fontsize=9)
         for ax in (ax_image, ax_map, ax_overlay):
             ax.set_axis_off()
         state = {"image": image_artist, "map": map_artist, "overlay": overlay_artist,
@@ -182,14 +192,13 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
     else:
         if state["source"] is not image:
             state["image"].set_data(as_display_image(image))
-            state["dimmed"].set_data(as_display_image(image) // 2 + 64)
+            state["dimmed"].set_data(as_display_image(image) // 3 + 48)
         state["map"].set_data(channel_map)
         state["map"].set_extent((-0.5, w - 0.5, h - 0.5, -0.5))
         state["ax_map"].set_xlim(-0.5, w - 0.5)
         state["ax_map"].set_ylim(h - 0.5, -0.5)
         state["overlay"].set_data(overlay)
-        for artist in (state["map"], state["overlay"]):
-            artist.set_clim(0, max(peak, 1e-8))
+        state["map"].set_clim(0, max(peak, 1e-8))
     state["source"] = image
     state["ax_map"].set_title(title_map, fontsize=9)
     zeros = float((channel_map == 0).mean())

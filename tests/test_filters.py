@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers._backend import keras, tf
+from helpers._backend import tf
 from helpers.filters import (
     METHODS,
     deprocess_image,
