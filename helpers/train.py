@@ -219,7 +219,8 @@ def _fit_stage(model: keras.Model, size: int, epochs: int, images_per_epoch: int
     dataset = _epoch_dataset(epochs, images_per_epoch, batch_size, size, seed_offset, curriculum)
     val_x, val_y, _ = make_shapes(300, size=size, seed=VALIDATION_SEED)
     stopper = _StopAtAccuracy(val_x, val_y, target=stop_at, verbose=verbose)
-    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, callbacks=[stopper])
+    model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, callbacks=[stopper],
+              shuffle=False)
     return stopper.history
 
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import widgets
 from helpers.data import CLASS_NAMES, image_to_png_bytes
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
 
 
 def _upload_value(name: str, content: bytes) -> tuple[dict, ...]:
@@ -114,7 +114,7 @@ def test_draw_channel_view_caption_and_errors(tiny_sequential, tiny_images):
 def test_explorer_computes_once_per_image_and_redraws_on_change(explorer):
     assert explorer.computations == 1
     first = bytes(explorer.view.value)
-    assert first.startswith(PNG_SIGNATURE)
+    assert first.startswith(JPEG_SIGNATURE)
     for channel in range(1, 8):
         explorer.channel.value = channel
     explorer.layer.value = "conv2d_2"

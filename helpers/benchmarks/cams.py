@@ -3,7 +3,9 @@
 Run with the other benchmarks: ``python -m helpers.benchmarks`` (``make benchmark``), which
 calls :func:`run`. Everything is timed in one process on the same model and images:
 
-* a forward pass of the model, compiled (``tf.function``), 1 image and 32 images;
+* a forward pass of the model, compiled (``tf.function``), 1 image and 32 images (the
+  batch row is the ceiling for any batched explanation: on a CPU, batching removes per-call
+  overhead but not arithmetic);
 * ours: :func:`helpers.grad_cam` on 1 image, on a batch of 32, and 32 single calls in a loop;
 * the keras.io "Grad-CAM class activation visualization" code path, re-implemented: an eager
   ``GradientTape`` around a two-output model, one image per call;
@@ -33,14 +35,21 @@ from helpers.models import BUILDERS, load_model, model_path
 TARGETS = {"grad_cam_vs_forward": 1.2, "speedup_vs_tf_keras_vis": 3.0, "batch_vs_loop": 2.0}
 
 
-def _median_ms(function: Callable[[], object], repeats: int) -> float:
-    function()  # warm-up (tracing, caches)
-    times = []
+def _interleaved(methods: dict[str, tuple[Callable[[], object], int]], repeats: int) -> dict[str, np.ndarray]:
+    """Milliseconds per image of each method, timed round-robin (one call of each per round).
+
+    Round-robin timing spreads the load of a shared machine evenly over the methods, and
+    ratios taken round by round (paired) are steadier than ratios of separate medians.
+    """
+    for function, _ in methods.values():
+        function()  # warm-up: tracing, caches
+    times = {name: [] for name in methods}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000.0)
+        for name, (function, per_call) in methods.items():
+            start = time.perf_counter()
+            function()
+            times[name].append((time.perf_counter() - start) * 1000.0 / per_call)
+    return {name: np.asarray(values) for name, values in times.items()}
 
 
 def functional_twin(model: keras.Model) -> keras.Model:
@@ -87,33 +96,25 @@ def _benchmark_model(name: str, repeats: int) -> tuple[list[tuple[str, float]], 
     layer = default_explanation_layer(model)
     size = images.shape[1:3]
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    loop_repeats = max(1, repeats // 4)
-
-    rows: list[tuple[str, float]] = []
-    t_forward = _median_ms(lambda: np.asarray(forward(one)), repeats)
-    rows.append(("forward pass, compiled (1 image)", t_forward))
-    t_forward32 = _median_ms(lambda: np.asarray(forward(images)), loop_repeats) / 32
-    rows.append(("forward pass, compiled (batch of 32, per image)", t_forward32))
     get_explainer(model)  # build the extractor once, as a user's second call would find it
-    t_ours = _median_ms(lambda: grad_cam(model, one[0]), repeats)
-    rows.append(("**ours** `grad_cam` (1 image)", t_ours))
-    t_batch = _median_ms(lambda: grad_cam(model, images), loop_repeats) / 32
-    rows.append(("**ours** `grad_cam` (batch of 32, per image)", t_batch))
-    t_loop = _median_ms(lambda: [grad_cam(model, image) for image in images], loop_repeats) / 32
-    rows.append(("**ours** `grad_cam`, loop of 32 single calls (per image)", t_loop))
-
     grad_model = keras.Model(*_two_outputs(model, layer))
-    t_keras_io = _median_ms(lambda: keras_io_grad_cam(grad_model, one[0], size), repeats)
-    rows.append(("keras.io example code path, eager (1 image)", t_keras_io))
-
-    t_tkv = float("nan")
+    methods: dict[str, tuple[Callable[[], object], int]] = {
+        "forward pass, compiled (1 image)": (lambda: np.asarray(forward(one)), 1),
+        "forward pass, compiled (batch of 32, per image)": (lambda: np.asarray(forward(images)), 32),
+        "**ours** `grad_cam` (1 image)": (lambda: grad_cam(model, one[0]), 1),
+        "**ours** `grad_cam` (batch of 32, per image)": (lambda: grad_cam(model, images), 32),
+        "**ours** `grad_cam`, loop of 32 single calls (per image)":
+            (lambda: [grad_cam(model, image) for image in images], 32),
+        "keras.io example code path, eager (1 image)": (lambda: keras_io_grad_cam(grad_model, one[0], size), 1),
+    }
     try:
         from tf_keras_vis.gradcam import Gradcam
         from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
         from tf_keras_vis.utils.scores import CategoricalScore
     except ImportError:  # pragma: no cover - optional dependency
-        rows.append(("tf-keras-vis `Gradcam` (not installed)", float("nan")))
+        has_tkv = False
     else:
+        has_tkv = True
         visualizer = Gradcam(functional_twin(model), model_modifier=ReplaceToLinear(), clone=True)
         classes = get_explainer(model).explain(images).class_indices
 
@@ -121,17 +122,28 @@ def _benchmark_model(name: str, repeats: int) -> tuple[list[tuple[str, float]], 
             return visualizer(CategoricalScore(list(targets)), batch, penultimate_layer=layer,
                               seek_penultimate_conv_layer=False)
 
-        t_tkv = _median_ms(lambda: tkv(one, classes[:1]), repeats)
-        rows.append(("tf-keras-vis `Gradcam` (1 image)", t_tkv))
-        t_tkv32 = _median_ms(lambda: tkv(images, classes), loop_repeats) / 32
-        rows.append(("tf-keras-vis `Gradcam` (batch of 32, per image)", t_tkv32))
+        methods["tf-keras-vis `Gradcam` (1 image)"] = (lambda: tkv(one, classes[:1]), 1)
+        methods["tf-keras-vis `Gradcam` (batch of 32, per image)"] = (lambda: tkv(images, classes), 32)
 
+    times = _interleaved(methods, repeats)
+    rows = [(label, float(np.median(values))) for label, values in times.items()]
+    if not has_tkv:  # pragma: no cover
+        rows.append(("tf-keras-vis `Gradcam` (not installed)", float("nan")))
+
+    def paired(numerator: str, denominator: str) -> float:
+        if numerator not in times or denominator not in times:
+            return float("nan")
+        return float(np.median(times[numerator] / times[denominator]))
+
+    ours, loop, batch = ("**ours** `grad_cam` (1 image)", "**ours** `grad_cam`, loop of 32 single calls (per image)",
+                         "**ours** `grad_cam` (batch of 32, per image)")
+    forward_one, forward_batch = "forward pass, compiled (1 image)", "forward pass, compiled (batch of 32, per image)"
     ratios = {
-        "grad_cam_vs_forward": t_ours / t_forward,
-        "speedup_vs_tf_keras_vis": t_tkv / t_ours,
-        "speedup_vs_keras_io": t_keras_io / t_ours,
-        "batch_vs_loop": t_loop / t_batch,
-        "forward_batch_vs_single": t_forward / t_forward32,
+        "grad_cam_vs_forward": paired(ours, forward_one),
+        "speedup_vs_tf_keras_vis": paired("tf-keras-vis `Gradcam` (1 image)", ours),
+        "speedup_vs_keras_io": paired("keras.io example code path, eager (1 image)", ours),
+        "batch_vs_loop": paired(loop, batch),
+        "forward_batch_vs_single": paired(forward_one, forward_batch),
     }
     return rows, ratios, f"`{name}` ({weights}; layer `{layer}`, {size[0]}×{size[1]} input)"
 
@@ -157,9 +169,10 @@ def run(quick: bool = False) -> str:
 
     Taught in: ``03_class_activation_maps``.
     """
-    repeats = 5 if quick else 20
+    repeats = 5 if quick else 25
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    out = [f"## Grad-CAM cost ({cores} CPU cores, TensorFlow {tf.__version__}, median of {repeats} runs)", ""]
+    out = [f"## Grad-CAM cost ({cores} CPU cores, TensorFlow {tf.__version__}; median of {repeats} "
+           "round-robin runs; ratios are medians of per-round ratios)", ""]
     for name in ("vgg_gap", "small_convnet"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EmptyHeatmapWarning)  # timing only; maps are not shown
