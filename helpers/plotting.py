@@ -325,10 +325,10 @@ def plot_layer_profile(values: dict[str, Sequence[float]], layers: Sequence[str]
         if len(ys) != len(layers):
             raise ValueError(f"{label!r} has {len(ys)} values for {len(layers)} layers.")
         ax.plot(x, ys, marker=markers[k % len(markers)], label=label)
-    for k, (label, y) in enumerate((reference or {}).items()):
+    for label, y in (reference or {}).items():
         ax.axhline(y, linestyle="--", color="grey", linewidth=1)
-        ax.annotate(label, (x[0], y), textcoords="offset points", xytext=(0, 3 if k % 2 == 0 else -10),
-                    ha="left", fontsize=8, color="grey")
+        ax.annotate(label, (x[-1], y), textcoords="offset points", xytext=(0, 3),
+                    ha="right", fontsize=8, color="grey")
     ax.set_xticks(x, list(layers), rotation=30, ha="right", fontsize=8)
     if ylim is not None:
         ax.set_ylim(*ylim)
