@@ -101,6 +101,15 @@ def test_batching_does_not_change_plain_results(tiny_gap_model):
     np.testing.assert_allclose(together.activations, apart.activations, rtol=1e-4, atol=1e-5)
 
 
+def test_computing_only_the_requested_channels_changes_nothing(tiny_gap_model):
+    """Fewer filters than the layer has: only their kernels are applied. All: the full layer."""
+    full_layer = filter_ascent(tiny_gap_model, "block2_conv1", range(16), steps=4, progress=False)
+    selected = filter_ascent(tiny_gap_model, "block2_conv1", range(16), steps=4, batch_size=4, progress=False)
+    assert np.abs(full_layer.history).max() > 0.01
+    np.testing.assert_allclose(selected.history, full_layer.history, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(selected.pixels, full_layer.pixels, atol=1e-3)
+
+
 @pytest.mark.parametrize("fixture, layer", [
     ("loaded_sequential", "conv2d_2"),
     ("tiny_nested", "backbone/block2_conv1"),
