@@ -556,11 +556,17 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
                 else:
                     images = tf.constant(start[chunk])
                     start_pixels.append(start[chunk])
-                    starts.append(fns.measure(images, chunk_filters).numpy())
+                    # The plain objective on the untouched start is the starting activation:
+                    # the first step's loss. Other objectives need a separate measurement.
+                    same_objective = method == "plain" and not pre_activation
+                    if not same_objective:
+                        starts.append(fns.measure(images, chunk_filters).numpy())
                     for _ in range(steps):
                         images, loss = fns.step(images, chunk_filters, step_size)
                         chunk_history.append(loss.numpy())
                         bar.update(1)
+                    if same_objective:
+                        starts.append(chunk_history[0])
                 finals.append(fns.measure(images, chunk_filters).numpy())
                 pixels_out.append(images.numpy())
                 history.append(np.stack(chunk_history))
