@@ -73,11 +73,14 @@ def filter_loss(features: tf.Tensor, filters: tf.Tensor, border: int = 2) -> tf.
 
     Taught in: ``02_filter_visualization``.
     """
-    if border:
-        features = features[:, border:-border, border:-border, :]
     select = tf.one_hot(tf.cast(filters, tf.int32), tf.shape(features)[-1], dtype=features.dtype)
-    return tf.einsum("nhwc,nc->n", features, select) / tf.cast(
-        tf.shape(features)[1] * tf.shape(features)[2], features.dtype)
+    own = tf.einsum("nhwc,nc->nhw", features, select)
+    h, w = tf.shape(own)[1], tf.shape(own)[2]
+    # A 0/1 mask instead of slicing off the border: same value, but its gradient is a plain
+    # multiplication, while the gradient of a slice is ten times slower on a CPU.
+    inside = tf.pad(tf.ones((h - 2 * border, w - 2 * border), features.dtype),
+                    [[border, border], [border, border]])
+    return tf.reduce_sum(own * inside, axis=(1, 2)) / tf.cast((h - 2 * border) * (w - 2 * border), features.dtype)
 
 
 def normalize_gradient(grads: tf.Tensor) -> tf.Tensor:
@@ -347,7 +350,7 @@ class _Compiled:
 
             @tf.function(input_signature=[image_spec, filter_spec, scalar])
             def pixel_step(images, filters, step_size):
-                with tf.GradientTape() as tape:
+                with tf.GradientTape(watch_accessed_variables=False) as tape:
                     tape.watch(images)
                     seen = _random_affine(images, generator, robustness, jitter) if robust else images
                     loss = objective(seen, filters)
@@ -368,7 +371,7 @@ class _Compiled:
 
         @tf.function(input_signature=[param_spec, param_spec, param_spec, scalar, filter_spec, scalar])
         def fourier_step(params, m, v, t, filters, learning_rate):
-            with tf.GradientTape() as tape:
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(params)
                 seen = _random_affine(_fourier_to_pixels(params, scale, colour, size), generator,
                                       robustness, jitter)
