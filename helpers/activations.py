@@ -35,6 +35,7 @@ from helpers.layers import (
     iter_layers,
     layer_output_shapes,
     resolve_layer_path,
+    spatial_layer_names,
 )
 
 FEATURE_MAP_TYPES = (
@@ -56,23 +57,9 @@ _POINTWISE_TYPES = (
 
 # One cache per model, dropped with the model: {layer paths: callables}.
 _EXTRACTORS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
-_SHAPES: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
 
 
 # --------------------------------------------------------------------------- layers
-def _output_shapes(model: keras.Model) -> dict[str, tuple]:
-    """Output shape of every layer by path (cached per model)."""
-    try:
-        return _SHAPES[model]
-    except (KeyError, TypeError):
-        shapes = layer_output_shapes(model)
-        try:
-            _SHAPES[model] = shapes
-        except TypeError:  # pragma: no cover - a model that cannot be weak-referenced
-            pass
-        return shapes
-
-
 def feature_map_layers(model: keras.Model) -> list[str]:
     """Paths of the convolution and pooling layers whose output is a feature map ``(h, w, c)``.
 
@@ -80,17 +67,9 @@ def feature_map_layers(model: keras.Model) -> list[str]:
 
     Taught in: ``01_intermediate_activations``.
     """
-    shapes = _output_shapes(model)
+    shapes = layer_output_shapes(model)
     return [path for path, layer in iter_layers(model)
             if isinstance(layer, FEATURE_MAP_TYPES) and path in shapes and is_spatial(shapes[path])]
-
-
-def spatial_layers(model: keras.Model) -> list[str]:
-    """Paths of every layer with a feature-map output ``(h, w, c)``, whatever its type.
-
-    Taught in: ``01_intermediate_activations``.
-    """
-    return [path for path, shape in _output_shapes(model).items() if is_spatial(shape)]
 
 
 def _resolve(model: keras.Model, layers: str | Sequence[str] | None) -> tuple[list[str], list[str]]:
@@ -105,8 +84,8 @@ def _resolve(model: keras.Model, layers: str | Sequence[str] | None) -> tuple[li
     layers = list(dict.fromkeys(layers))  # drop repeats, keep order
     if not layers:
         raise ValueError("layers is empty: name at least one layer, or pass None for all conv and pooling layers.")
-    shapes = _output_shapes(model)
-    valid = spatial_layers(model)
+    shapes = layer_output_shapes(model)
+    valid = spatial_layer_names(model)
     resolved = []
     for name in layers:
         try:
@@ -393,7 +372,7 @@ def receptive_field(model: keras.Model, layer: str) -> ReceptiveField:
     Taught in: ``01_intermediate_activations``.
     """
     target = resolve_layer_path(model, layer)
-    shapes = _output_shapes(model)
+    shapes = layer_output_shapes(model)
     size, jump, start = 1, 1, 0.0
     spatial = input_shape(model)[0]
     for path, current in iter_layers(model):
@@ -771,7 +750,7 @@ def layer_table(model: keras.Model) -> str:
 
     Taught in: ``01_intermediate_activations``.
     """
-    shapes = _output_shapes(model)
+    shapes = layer_output_shapes(model)
     rows = []
     for path, layer in iter_layers(model):
         if isinstance(layer, keras.Model):

@@ -13,7 +13,7 @@ Upsampling is *receptive-field aware* when the layer's geometry is known (chains
 convolutions and poolings, see :func:`helpers.activations.receptive_field`): the value of
 position ``(i, j)`` is placed at the centre of the input window it looks at, ``start + jump·i``,
 and interpolated bilinearly in between. Stretching the map over the image instead (what other
-libraries do) shifts it whenever pooling drops border pixels: ``vgg_gap``'s 18×18 map covers
+libraries do) shifts it whenever pooling drops border pixels: ``vgg_gap``'s 9×9 map covers
 144 of the 150 input pixels, so a stretched map drifts by up to 6 pixels towards the
 bottom right. ``align=False`` gives the stretched map.
 

@@ -75,6 +75,12 @@ def filter_loss(features: tf.Tensor, filters: tf.Tensor, border: int = 2) -> tf.
     """
     select = tf.one_hot(tf.cast(filters, tf.int32), tf.shape(features)[-1], dtype=features.dtype)
     own = tf.einsum("nhwc,nc->nhw", features, select)
+    static_h, static_w = own.shape[1], own.shape[2]
+    if static_h is not None and static_w is not None and min(static_h, static_w) <= 2 * border:
+        raise ValueError(
+            f"The layer's feature map is only {static_h}x{static_w} positions, nothing is left once "
+            f"border={border} positions are dropped on each side: use larger images (size=) or border=0."
+        )
     h, w = tf.shape(own)[1], tf.shape(own)[2]
     # A 0/1 mask instead of slicing off the border: same value, but its gradient is a plain
     # multiplication, while the gradient of a slice is ten times slower on a CPU.

@@ -16,6 +16,7 @@ Taught in: ``01_intermediate_activations`` (feature maps), ``02_filter_visualiza
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable, Iterable, Sequence
 
 from helpers._backend import keras
@@ -261,15 +262,31 @@ def logits_model(model: keras.Model) -> keras.Model:
     return intermediate_model(model, [], include_output=True, pre_softmax=True)
 
 
+_SHAPES: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+"""Per-model cache of :func:`layer_output_shapes`, dropped with the model."""
+
+
 def layer_output_shapes(model: keras.Model) -> dict[str, tuple]:
     """Output shape (with batch axis) of every non-model layer, by path, in model order.
 
-    Computed by re-tracing the model symbolically, so it also works for never-called models.
+    Computed by re-tracing the model symbolically, so it also works for never-called models;
+    the result is cached per model (the call is cheap after the first).
+
+    Taught in: ``03_class_activation_maps``.
     """
+    try:
+        return dict(_SHAPES[model])
+    except (KeyError, TypeError):
+        pass
     paths = layer_names(model)
     captured: dict = {}
     _retrace(model, keras.Input(input_shape(model)), "", set(paths), captured, False, True)
-    return {p: tuple(captured[p].shape) for p in paths if p in captured}
+    shapes = {p: tuple(captured[p].shape) for p in paths if p in captured}
+    try:
+        _SHAPES[model] = shapes
+    except TypeError:  # pragma: no cover - a model that cannot be weak-referenced
+        pass
+    return dict(shapes)
 
 
 def spatial_layer_names(model: keras.Model) -> list[str]:

@@ -59,9 +59,12 @@ def build_small_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = I
     )
 
 
-VGG_GAP_BLOCKS: tuple[tuple[int, int], ...] = ((16, 2), (32, 2), (64, 2), (128, 2))
-"""(filters, convolutions) per block of ``vgg_gap``; the last block has no pooling, so the
-class activation map keeps an 18×18 resolution."""
+VGG_GAP_BLOCKS: tuple[tuple[int, int], ...] = ((16, 2), (32, 2), (64, 2), (128, 2), (128, 2))
+"""(filters, convolutions) per block of ``vgg_gap``. Like VGG16, four poolings bring the last
+block to a stride of 16 pixels (9×9 for a 150-pixel image, one cell per 16.7 px, as VGG16's
+14×14 ``block5_conv3`` for 224 px); the last block has no pooling of its own and feeds the
+global average pooling. Its receptive field (140 px) covers the largest shapes, which the
+earlier four-block version (68 px) did not."""
 
 
 def build_vgg_gap(num_classes: int = len(CLASS_NAMES), input_size: int = INPUT_SIZE,

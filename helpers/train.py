@@ -7,8 +7,9 @@ plus ``data/models/model_cards.json``.
 
 Usage::
 
-    python -m helpers.train                      # both models, the settings that ship
-    python -m helpers.train --models vgg_gap --epochs 2 --images-per-epoch 512
+    python -m helpers.train                      # both models, the whole recipe that ships
+    python -m helpers.train --models vgg_gap --epochs 2 --images-per-epoch 512   # a quick try
+    python -m helpers.train --models vgg_gap --resume    # the next run of the recipe
 
 Taught in: ``README.md`` ("How the bundled models were made").
 """
@@ -26,23 +27,37 @@ import numpy as np
 
 from helpers._backend import keras, tf
 from helpers.data import CLASS_NAMES, TRAIN_SEED_OFFSET, make_shapes
-from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR
+from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS
 
 HELDOUT_SEED = 1
 """Seed of the held-out set the printed accuracy is measured on (never used in training)."""
 
+FOUR_BLOCKS = ((16, 2), (32, 2), (64, 2), (128, 2))
+"""``vgg_gap``'s first architecture: the recipe trains it, then grows it to five blocks."""
+
 DEFAULTS = {
-    "vgg_gap": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4},
+    "vgg_gap": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4,
+                "blocks": FOUR_BLOCKS},
     "small_convnet": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4},
 }
 """The first run of the shipped recipe: low-resolution pretraining, then full resolution."""
 
 CONTINUATIONS = {
-    "vgg_gap": [{"epochs": 5, "learning_rate": 4e-4}, {"epochs": 5, "learning_rate": 3e-4}],
-    "small_convnet": [{"epochs": 6, "learning_rate": 3e-4}],
+    "vgg_gap": [{"epochs": 5, "learning_rate": 4e-4, "blocks": FOUR_BLOCKS},
+                {"epochs": 5, "learning_rate": 3e-4, "blocks": FOUR_BLOCKS},
+                {"epochs": 5, "learning_rate": 3e-4, "blocks": FOUR_BLOCKS},
+                # grow: block4_pool + block5 (new, randomly initialized); the rest carries over
+                {"epochs": 10, "learning_rate": 3e-4, "blocks": VGG_GAP_BLOCKS},
+                {"epochs": 10, "learning_rate": 1.5e-4, "blocks": VGG_GAP_BLOCKS}],
+    "small_convnet": [{"epochs": 6, "learning_rate": 3e-4},
+                      {"epochs": 5, "learning_rate": 3e-4},
+                      {"epochs": 10, "learning_rate": 2e-4},
+                      {"epochs": 8, "learning_rate": 1e-4}],
 }
-"""Further full-resolution runs of the shipped recipe, each continuing the saved model with
-fresh data seeds (what ``--resume`` does). ``python -m helpers.train`` runs them all."""
+"""Further full-resolution runs of the shipped recipe, in order, each continuing the saved model
+with fresh data seeds. ``python -m helpers.train`` runs them all after the first run;
+``--resume`` runs the next one the model card has not recorded yet. Weights carry over layer by
+layer (by name), so a run may also grow the architecture (``blocks``)."""
 
 
 VALIDATION_SEED = 5
@@ -169,15 +184,24 @@ class _StopAtAccuracy(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def pretraining_model(name: str, size: int) -> keras.Model:
+def build_architecture(name: str, blocks: tuple[tuple[int, int], ...] | None = None, **kwargs) -> keras.Model:
+    """A fresh bundled architecture; ``blocks`` chooses ``vgg_gap``'s (filters, convolutions)."""
+    if blocks is not None:
+        if name != "vgg_gap":
+            raise ValueError(f"blocks applies to vgg_gap only, not {name!r}.")
+        kwargs["blocks"] = tuple(tuple(block) for block in blocks)
+    return BUILDERS[name](**kwargs)
+
+
+def pretraining_model(name: str, size: int, blocks: tuple[tuple[int, int], ...] | None = None) -> keras.Model:
     """The network used for the low-resolution stage: the same convolution layers (same names,
     so weights carry over) at ``size``×``size`` input. ``vgg_gap`` is fully convolutional and is
     simply built smaller; ``small_convnet``'s Flatten→Dense head needs 150×150, so its conv base
     gets a temporary GlobalAveragePooling→Dense head for this stage.
     """
     if name == "vgg_gap":
-        return BUILDERS[name](input_size=size)
-    full = BUILDERS[name]()
+        return build_architecture(name, blocks, input_size=size)
+    full = build_architecture(name, blocks)
     inputs = keras.Input((size, size, 3), name="image")
     x = inputs
     for layer in full.layers:
@@ -229,7 +253,8 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
                 verbose: int = 2, stop_at_accuracy: float = 0.99, pretrain_epochs: int = 0,
                 pretrain_images_per_epoch: int = 8192, pretrain_size: int = 64,
                 pretrain_learning_rate: float = 1e-3, pretrain_stop_at: float = 0.96,
-                initial_model: keras.Model | None = None, seed_offset: int = TRAIN_SEED_OFFSET) -> tuple[keras.Model, dict]:
+                initial_model: keras.Model | None = None, seed_offset: int = TRAIN_SEED_OFFSET,
+                blocks: tuple[tuple[int, int], ...] | None = None) -> tuple[keras.Model, dict]:
     """Train one bundled architecture from scratch on fresh shape-world images.
 
     Two stages (progressive resizing): the convolution layers first learn at low resolution
@@ -253,8 +278,10 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
         pretrain_size: side of the low-resolution images.
         pretrain_learning_rate: peak learning rate of the low-resolution stage.
         pretrain_stop_at: validation accuracy that ends the low-resolution stage early.
-        initial_model: continue training these weights (``--resume``) instead of starting anew.
+        initial_model: continue training these weights (``--resume``) instead of starting anew;
+            they are copied layer by layer by name, so new layers (a grown ``blocks``) start fresh.
         seed_offset: first data seed of the full-resolution stage (a resumed run uses new ones).
+        blocks: ``vgg_gap`` only: (filters, convolutions) per block; default the shipped ones.
 
     Returns:
         ``(model, card)``: the trained model and a dict of accuracies, timings and settings.
@@ -266,11 +293,14 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     pretrain_history: list[float] = []
-    model = BUILDERS[name]()
+    model = build_architecture(name, blocks)
     if initial_model is not None:
-        model.set_weights(initial_model.get_weights())
+        copied = copy_matching_weights(initial_model, model)
+        fresh = [layer.name for layer in model.layers if layer.weights and layer.name not in copied]
+        if verbose and fresh:
+            print(f"  new layers (randomly initialized): {', '.join(fresh)}", flush=True)
     if pretrain_epochs:
-        small = pretraining_model(name, pretrain_size)
+        small = pretraining_model(name, pretrain_size, blocks)
         pretrain_history = _fit_stage(small, pretrain_size, pretrain_epochs, pretrain_images_per_epoch, batch_size,
                                       pretrain_learning_rate, TRAIN_SEED_OFFSET + 1000, True, pretrain_stop_at, verbose)
         copy_matching_weights(small, model)
@@ -301,17 +331,38 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
         "tensorflow": tf.__version__,
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
     }
+    if blocks is not None:
+        card["blocks"] = [list(block) for block in blocks]
     return model, card
 
 
-def save_model(model: keras.Model, name: str, out_dir: pathlib.Path = MODELS_DIR) -> pathlib.Path:
+def save_model(model: keras.Model, name: str, out_dir: pathlib.Path = MODELS_DIR,
+               blocks: tuple[tuple[int, int], ...] | None = None) -> pathlib.Path:
     """Save ``model`` without optimizer state (a fresh copy of its architecture with its weights)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    clean = BUILDERS[name]()
+    clean = build_architecture(name, blocks)
     clean.set_weights(model.get_weights())
     path = out_dir / f"{name}.keras"
     clean.save(path)
     return path
+
+
+def _read_cards(path: pathlib.Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def recipe_runs(name: str, resume: bool, done: int) -> list[dict]:
+    """The runs of the shipped recipe still to do for ``name``.
+
+    Without ``resume``: the first run, then every continuation. With ``resume``: the next
+    continuation after the ``done`` ones the model card records (or, when the recipe is
+    complete, one more run like the last continuation).
+    """
+    if not resume:
+        return [dict(DEFAULTS[name])] + [{**DEFAULTS[name], **c, "resume": True} for c in CONTINUATIONS[name]]
+    continuations = CONTINUATIONS[name]
+    step = continuations[done] if done < len(continuations) else continuations[-1]
+    return [{**DEFAULTS[name], **step, "resume": True}]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,52 +375,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-continuations", action="store_true",
                         help="train only the first run, not the continuation runs of the shipped recipe")
     parser.add_argument("--resume", action="store_true",
-                        help="continue from the saved model in --out (no pretraining, fresh data seeds)")
+                        help="continue the saved model in --out with the next run of the recipe "
+                             "(no pretraining, fresh data seeds)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--heldout-images", type=int, default=600)
     parser.add_argument("--out", type=pathlib.Path, default=MODELS_DIR, help="folder for the .keras files")
     args = parser.parse_args(argv)
     cards_path = args.out / "model_cards.json"
-    cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}
-    overridden = any(v is not None for v in (args.epochs, args.learning_rate, args.pretrain_epochs, args.images_per_epoch))
-    runs = []
+    overrides = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate),
+                                               ("pretrain_epochs", args.pretrain_epochs),
+                                               ("images_per_epoch", args.images_per_epoch)) if value is not None}
     for name in args.models:
-        runs.append((name, args.resume))
-        if not (args.resume or overridden or args.no_continuations):
-            runs += [(name, True, continuation) for continuation in CONTINUATIONS[name]]
-    for name, resume, *continuation in runs:
-        settings = dict(DEFAULTS[name])
-        settings.update(*continuation)
-        if args.epochs is not None:
-            settings["epochs"] = args.epochs
-        if args.learning_rate is not None:
-            settings["learning_rate"] = args.learning_rate
-        if resume:
-            cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}
-            previous = cards.get(name, {})
-            settings.update(pretrain_epochs=0, seed_offset=TRAIN_SEED_OFFSET + 100 * (1 + len(previous.get("resumed", []))),
-                            initial_model=keras.saving.load_model(args.out / f"{name}.keras", compile=False))
-        if args.pretrain_epochs is not None:
-            settings["pretrain_epochs"] = args.pretrain_epochs
-        if args.images_per_epoch is not None:
-            settings["images_per_epoch"] = args.images_per_epoch
-        shown = {k: v for k, v in settings.items() if k != "initial_model"}
-        print(f"Training {name}{' (continuing the saved model)' if resume else ''}: {shown}", flush=True)
-        model, card = train_model(name, batch_size=args.batch_size, seed=args.seed,
-                                  heldout_images=args.heldout_images, **settings)
-        path = save_model(model, name, args.out)
-        cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}  # re-read: others may have written
-        if resume and name in cards:
-            history = cards[name].get("resumed", []) + [{k: card[k] for k in ("epochs", "learning_rate", "train_seconds", "validation_accuracy_per_epoch")}]
-            card = {**cards[name], **{k: card[k] for k in ("heldout_accuracy", "foreign_accuracy")},
-                    "train_seconds": round(cards[name]["train_seconds"] + card["train_seconds"], 1), "resumed": history}
-        cards[name] = card
-        args.out.mkdir(parents=True, exist_ok=True)
-        cards_path.write_text(json.dumps(cards, indent=2, sort_keys=True) + "\n")
-        print(f"{name}: held-out accuracy {card['heldout_accuracy']:.2%} on {card['heldout_images']} images, "
-              f"foreign-drawn accuracy {card['foreign_accuracy']:.2%}, trained in {card['train_seconds']:.0f} s "
-              f"-> {path}", flush=True)
+        done = len(_read_cards(cards_path).get(name, {}).get("resumed", []))
+        runs = recipe_runs(name, args.resume, done)
+        if overrides or args.no_continuations:
+            runs = runs[:1]
+        for settings in runs:
+            resume = settings.pop("resume", False)
+            settings.update(overrides)
+            if resume:
+                done = len(_read_cards(cards_path).get(name, {}).get("resumed", []))
+                settings.update(pretrain_epochs=0, seed_offset=TRAIN_SEED_OFFSET + 100 * (1 + done),
+                                initial_model=keras.saving.load_model(args.out / f"{name}.keras", compile=False))
+            shown = {k: v for k, v in settings.items() if k != "initial_model"}
+            print(f"Training {name}{' (continuing the saved model)' if resume else ''}: {shown}", flush=True)
+            model, card = train_model(name, batch_size=args.batch_size, seed=args.seed,
+                                      heldout_images=args.heldout_images, **settings)
+            path = save_model(model, name, args.out, settings.get("blocks"))
+            cards = _read_cards(cards_path)  # re-read: another process may have written
+            if resume and name in cards:
+                run = {k: card[k] for k in ("epochs", "learning_rate", "train_seconds",
+                                            "validation_accuracy_per_epoch", "heldout_accuracy", "blocks")
+                       if k in card}
+                card = {**cards[name], **{k: card[k] for k in ("heldout_accuracy", "foreign_accuracy")},
+                        "train_seconds": round(cards[name]["train_seconds"] + card["train_seconds"], 1),
+                        "resumed": cards[name].get("resumed", []) + [run]}
+            cards[name] = card
+            args.out.mkdir(parents=True, exist_ok=True)
+            cards_path.write_text(json.dumps(cards, indent=2, sort_keys=True) + "\n")
+            print(f"{name}: held-out accuracy {card['heldout_accuracy']:.2%} on {card['heldout_images']} images, "
+                  f"foreign-drawn accuracy {card['foreign_accuracy']:.2%}, trained in {card['train_seconds']:.0f} s "
+                  f"-> {path}", flush=True)
     return 0
 
 

@@ -36,6 +36,13 @@ def test_filter_loss_scores_each_image_on_its_own_filter_without_the_border():
     assert whole[0] == pytest.approx((16 * 1 + 48 * 100) / 64)
 
 
+def test_filter_loss_on_a_map_with_no_interior_is_a_clear_error():
+    features = tf.constant(np.ones((1, 4, 4, 3), "float32"))
+    with pytest.raises(ValueError, match="4x4 positions.*border=2"):
+        filter_loss(features, tf.constant([0]), border=2)
+    assert filter_loss(features, tf.constant([0]), border=1).numpy()[0] == pytest.approx(1.0)
+
+
 def test_normalize_gradient_gives_unit_rms_per_image_and_survives_zeros():
     grads = tf.constant(np.stack([np.full((4, 4, 3), 7.0), np.zeros((4, 4, 3))]).astype("float32"))
     out = normalize_gradient(grads).numpy()

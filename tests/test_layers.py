@@ -52,7 +52,7 @@ def test_conv_layer_names_functional_and_nested(tiny_gap_model, tiny_nested) -> 
 
 def test_conv_layer_names_course_models() -> None:
     assert conv_layer_names(build_small_convnet()) == ["conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4"]
-    assert conv_layer_names(build_vgg_gap())[-1] == "block4_conv2"
+    assert conv_layer_names(build_vgg_gap())[-1] == "block5_conv2"
 
 
 def test_layer_names_lists_nested_layers_in_order(tiny_nested) -> None:
@@ -234,7 +234,7 @@ def test_default_explanation_layer_feeds_gap(request, fixture, expected) -> None
 
 
 def test_default_explanation_layer_course_models() -> None:
-    assert default_explanation_layer(build_vgg_gap()) == "block4_conv2"
+    assert default_explanation_layer(build_vgg_gap()) == "block5_conv2"
     assert default_explanation_layer(build_small_convnet()) == "max_pooling2d_4"
 
 

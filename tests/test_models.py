@@ -21,10 +21,11 @@ from helpers.models import (
     model_path,
 )
 
-HELDOUT_ACCURACY = 0.93
-"""Floor the shipped models must keep on held-out shapes. Issue #2 targets 0.97; the models
-trained within the first session's CPU budget reach 0.94-0.95 (see data/models/model_cards.json).
-Continue training with `python -m helpers.train --resume ...` and raise this floor with them."""
+TARGET_ACCURACY = 0.97
+"""Issue #2's bar: what the model cards must report on their 600 held-out images (seed 1)."""
+HELDOUT_ACCURACY = 0.96
+"""Floor on 300 fresh held-out images (seed 2), checked here by running the shipped models. A
+point below the target: with 300 images, one standard error at 97 % is about one point."""
 FOREIGN_ACCURACY = 0.95
 """Floor on plain shapes drawn by another program (matplotlib), where both models score 1.0."""
 
@@ -125,16 +126,18 @@ def test_small_convnet_matches_the_chapter() -> None:
 def test_vgg_gap_names_and_cam_head() -> None:
     model = build_vgg_gap()
     names = [layer.name for layer in model.layers]
-    expected_convs = [f"block{b}_conv{c}" for b in range(1, 5) for c in (1, 2)]
+    expected_convs = [f"block{b}_conv{c}" for b in range(1, 6) for c in (1, 2)]
     assert [n for n in names if "_conv" in n] == expected_convs
-    assert [n for n in names if n.endswith("_pool")] == ["block1_pool", "block2_pool", "block3_pool"]
+    assert [n for n in names if n.endswith("_pool")] == ["block1_pool", "block2_pool", "block3_pool", "block4_pool"]
     assert names[-2:] == ["global_average_pooling", "predictions"]
     gap, head = model.layers[-2], model.layers[-1]
     assert isinstance(gap, keras.layers.GlobalAveragePooling2D)
     assert isinstance(head, keras.layers.Dense) and head.units == 6
     assert head.activation.__name__ == "softmax"
-    # the GAP reads the last conv block directly (what CAM needs): 150 -> 75 -> 37 -> 18
-    assert gap.input.shape == (None, 18, 18, 128)
+    # the GAP reads the last conv block directly (what CAM needs): 150 -> 75 -> 37 -> 18 -> 9,
+    # a stride of 16 pixels like VGG16's block5
+    assert gap.input.shape == (None, 9, 9, 128)
+    assert layer_output_shapes(model)["block5_conv2"] == (None, 9, 9, 128)
     assert layer_output_shapes(model)["block4_conv2"] == (None, 18, 18, 128)
     assert model.output_shape == (None, 6)
 
@@ -178,7 +181,7 @@ def test_bundled_model_loads_offline_and_outputs_probabilities(name, no_network)
 def test_bundled_model_card_accuracy(name) -> None:
     _bundled_or_skip(name)
     card = model_card(name)
-    assert card["heldout_accuracy"] >= HELDOUT_ACCURACY, \
+    assert card["heldout_accuracy"] >= TARGET_ACCURACY, \
         f"{name}: model card says {card['heldout_accuracy']:.1%} on {card['heldout_images']} held-out images"
     assert card["heldout_images"] >= 300, "the card's accuracy must rest on enough images"
     assert card["foreign_accuracy"] >= FOREIGN_ACCURACY, \

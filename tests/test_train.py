@@ -12,11 +12,17 @@ import pytest
 
 from helpers._backend import keras
 from helpers.data import CLASS_NAMES
+from helpers.models import VGG_GAP_BLOCKS
 from helpers.train import (
+    CONTINUATIONS,
+    DEFAULTS,
+    FOUR_BLOCKS,
+    build_architecture,
     copy_matching_weights,
     main,
     make_foreign_shapes,
     pretraining_model,
+    recipe_runs,
     save_model,
     train_model,
 )
@@ -80,7 +86,7 @@ def test_low_resolution_pretraining_is_copied_into_the_full_model() -> None:
     assert small.input_shape == (None, 32, 32, 3) and small.output_shape == (None, len(CLASS_NAMES))
     copied = copy_matching_weights(model, small)
     # vgg_gap is fully convolutional: every weighted layer carries over, the head included
-    assert {"block1_conv1", "block4_conv2", "predictions"} <= set(copied)
+    assert {"block1_conv1", "block5_conv2", "predictions"} <= set(copied)
     np.testing.assert_array_equal(small.get_layer("block1_conv1").get_weights()[0],
                                   model.get_layer("block1_conv1").get_weights()[0])
 
@@ -119,6 +125,46 @@ def test_main_writes_models_and_cards(tmp_path, capsys) -> None:
     assert set(cards) == {"small_convnet", "vgg_gap"}, "existing cards are kept, the new one added"
     assert CARD_KEYS <= set(cards["vgg_gap"]) and cards["vgg_gap"]["epochs"] == 1
     assert "vgg_gap: held-out accuracy" in capsys.readouterr().out
+
+
+def test_recipe_runs_follow_the_shipped_recipe_in_order() -> None:
+    runs = recipe_runs("vgg_gap", resume=False, done=0)
+    assert len(runs) == 1 + len(CONTINUATIONS["vgg_gap"])
+    assert runs[0] == DEFAULTS["vgg_gap"] and "resume" not in runs[0]
+    assert all(run["resume"] for run in runs[1:])
+    # --resume runs the next continuation the card has not recorded, then repeats the last one
+    assert recipe_runs("vgg_gap", resume=True, done=1)[0]["epochs"] == CONTINUATIONS["vgg_gap"][1]["epochs"]
+    assert recipe_runs("vgg_gap", resume=True, done=99)[0]["learning_rate"] == CONTINUATIONS["vgg_gap"][-1]["learning_rate"]
+    # the recipe ends with the architecture that ships
+    assert tuple(runs[-1]["blocks"]) == VGG_GAP_BLOCKS and tuple(runs[0]["blocks"]) == FOUR_BLOCKS
+
+
+def test_build_architecture_blocks_only_for_vgg_gap() -> None:
+    model = build_architecture("vgg_gap", [[4, 1], [8, 1]], input_size=32)
+    assert [layer.name for layer in model.layers if "_conv" in layer.name] == ["block1_conv1", "block2_conv1"]
+    with pytest.raises(ValueError, match="vgg_gap only"):
+        build_architecture("small_convnet", FOUR_BLOCKS)
+
+
+def test_resume_grows_vgg_gap_and_keeps_the_learned_layers(tmp_path) -> None:
+    out = tmp_path / "models"
+    four = build_architecture("vgg_gap", FOUR_BLOCKS)
+    save_model(four, "vgg_gap", out, FOUR_BLOCKS)
+    done = len(CONTINUATIONS["vgg_gap"]) - 1  # the next run is the one that adds block5
+    card = {"heldout_accuracy": 0.5, "heldout_images": 4, "foreign_accuracy": 0.5, "train_seconds": 1.0,
+            "resumed": [{"epochs": 1}] * done}
+    (out / "model_cards.json").write_text(json.dumps({"vgg_gap": card}))
+    assert main(["--models", "vgg_gap", "--resume", "--epochs", "1", "--images-per-epoch", "4",
+                 "--batch-size", "4", "--heldout-images", "4", "--out", str(out)]) == 0
+    grown = keras.saving.load_model(out / "vgg_gap.keras", compile=False)
+    assert grown.get_layer("block5_conv2").output.shape[1:] == (9, 9, 128)
+    cards = json.loads((out / "model_cards.json").read_text())
+    assert len(cards["vgg_gap"]["resumed"]) == done + 1
+    assert cards["vgg_gap"]["resumed"][-1]["blocks"] == [list(block) for block in VGG_GAP_BLOCKS]
+    # one small step: the carried-over layers have barely moved
+    before = four.get_layer("block4_conv2").get_weights()[0]
+    after = grown.get_layer("block4_conv2").get_weights()[0]
+    assert np.corrcoef(before.ravel(), after.ravel())[0, 1] > 0.99, "block4 carried over, not re-initialized"
 
 
 def test_main_rejects_unknown_model(tmp_path) -> None:
