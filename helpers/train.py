@@ -40,9 +40,10 @@ DEFAULTS = {
                 "blocks": FOUR_BLOCKS},
     "small_convnet": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4},
 }
-"""The first run of the shipped recipe: low-resolution pretraining, then full resolution."""
+"""The first run of the shipped recipe: low-resolution pretraining, then full resolution. The
+shipped models were trained by exactly this recipe: this first run, then every continuation."""
 
-CONTINUATIONS = {
+CONTINUATIONS: dict[str, list[dict]] = {
     "vgg_gap": [{"epochs": 5, "learning_rate": 4e-4, "blocks": FOUR_BLOCKS},
                 {"epochs": 5, "learning_rate": 3e-4, "blocks": FOUR_BLOCKS},
                 {"epochs": 5, "learning_rate": 3e-4, "blocks": FOUR_BLOCKS},
@@ -356,12 +357,12 @@ def recipe_runs(name: str, resume: bool, done: int) -> list[dict]:
 
     Without ``resume``: the first run, then every continuation. With ``resume``: the next
     continuation after the ``done`` ones the model card records (or, when the recipe is
-    complete, one more run like the last continuation).
+    complete, one more run like the last continuation, or like the first run when there is none).
     """
+    continuations = CONTINUATIONS.get(name, [])
     if not resume:
-        return [dict(DEFAULTS[name])] + [{**DEFAULTS[name], **c, "resume": True} for c in CONTINUATIONS[name]]
-    continuations = CONTINUATIONS[name]
-    step = continuations[done] if done < len(continuations) else continuations[-1]
+        return [dict(DEFAULTS[name])] + [{**DEFAULTS[name], **c, "resume": True} for c in continuations]
+    step = continuations[min(done, len(continuations) - 1)] if continuations else {}
     return [{**DEFAULTS[name], **step, "resume": True}]
 
 

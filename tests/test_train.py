@@ -127,16 +127,32 @@ def test_main_writes_models_and_cards(tmp_path, capsys) -> None:
     assert "vgg_gap: held-out accuracy" in capsys.readouterr().out
 
 
-def test_recipe_runs_follow_the_shipped_recipe_in_order() -> None:
+GROWTH_RECIPE = [{"epochs": 2, "learning_rate": 3e-4, "blocks": FOUR_BLOCKS},
+                 {"epochs": 1, "learning_rate": 1e-4, "blocks": VGG_GAP_BLOCKS}]
+"""A recipe that trains four blocks, then grows vgg_gap to its five (weights carried over)."""
+
+
+def test_recipe_runs_follow_the_recipe_in_order(monkeypatch) -> None:
+    monkeypatch.setitem(CONTINUATIONS, "vgg_gap", GROWTH_RECIPE)
     runs = recipe_runs("vgg_gap", resume=False, done=0)
-    assert len(runs) == 1 + len(CONTINUATIONS["vgg_gap"])
+    assert len(runs) == 1 + len(GROWTH_RECIPE)
     assert runs[0] == DEFAULTS["vgg_gap"] and "resume" not in runs[0]
     assert all(run["resume"] for run in runs[1:])
     # --resume runs the next continuation the card has not recorded, then repeats the last one
-    assert recipe_runs("vgg_gap", resume=True, done=1)[0]["epochs"] == CONTINUATIONS["vgg_gap"][1]["epochs"]
-    assert recipe_runs("vgg_gap", resume=True, done=99)[0]["learning_rate"] == CONTINUATIONS["vgg_gap"][-1]["learning_rate"]
-    # the recipe ends with the architecture that ships
-    assert tuple(runs[-1]["blocks"]) == VGG_GAP_BLOCKS and tuple(runs[0]["blocks"]) == FOUR_BLOCKS
+    assert recipe_runs("vgg_gap", resume=True, done=0)[0]["blocks"] == FOUR_BLOCKS
+    assert recipe_runs("vgg_gap", resume=True, done=1)[0]["blocks"] == VGG_GAP_BLOCKS
+    assert recipe_runs("vgg_gap", resume=True, done=99)[0]["learning_rate"] == 1e-4
+
+
+def test_shipped_recipe_ends_with_the_shipped_architecture() -> None:
+    runs = recipe_runs("vgg_gap", resume=False, done=0)
+    assert tuple(runs[-1].get("blocks", VGG_GAP_BLOCKS)) == VGG_GAP_BLOCKS
+
+
+def test_resume_without_continuations_repeats_the_first_run(monkeypatch) -> None:
+    monkeypatch.setitem(CONTINUATIONS, "small_convnet", [])
+    assert recipe_runs("small_convnet", resume=False, done=0) == [DEFAULTS["small_convnet"]]
+    assert recipe_runs("small_convnet", resume=True, done=3) == [{**DEFAULTS["small_convnet"], "resume": True}]
 
 
 def test_build_architecture_blocks_only_for_vgg_gap() -> None:
@@ -146,13 +162,14 @@ def test_build_architecture_blocks_only_for_vgg_gap() -> None:
         build_architecture("small_convnet", FOUR_BLOCKS)
 
 
-def test_resume_grows_vgg_gap_and_keeps_the_learned_layers(tmp_path) -> None:
+def test_resume_grows_vgg_gap_and_keeps_the_learned_layers(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(CONTINUATIONS, "vgg_gap", GROWTH_RECIPE)
     out = tmp_path / "models"
     four = build_architecture("vgg_gap", FOUR_BLOCKS)
     save_model(four, "vgg_gap", out, FOUR_BLOCKS)
-    done = len(CONTINUATIONS["vgg_gap"]) - 1  # the next run is the one that adds block5
+    done = 1  # the next run is the one that adds block5
     card = {"heldout_accuracy": 0.5, "heldout_images": 4, "foreign_accuracy": 0.5, "train_seconds": 1.0,
-            "resumed": [{"epochs": 1}] * done}
+            "resumed": [{"epochs": 2}] * done}
     (out / "model_cards.json").write_text(json.dumps({"vgg_gap": card}))
     assert main(["--models", "vgg_gap", "--resume", "--epochs", "1", "--images-per-epoch", "4",
                  "--batch-size", "4", "--heldout-images", "4", "--out", str(out)]) == 0
