@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         for settings in runs:
             resume = settings.pop("resume", False)
             settings.update(overrides)
-            if resume:
+            if resume:  # re-read: a first run just replaced the card, each continuation extends it
                 done = len(_read_cards(cards_path).get(name, {}).get("resumed", []))
                 settings.update(pretrain_epochs=0, seed_offset=TRAIN_SEED_OFFSET + 100 * (1 + done),
                                 initial_model=keras.saving.load_model(args.out / f"{name}.keras", compile=False))
