@@ -11,7 +11,7 @@ Usage::
     python -m helpers.train --models vgg_gap --epochs 2 --images-per-epoch 512   # a quick try
     python -m helpers.train --models vgg_gap --resume    # the next run of the recipe
 
-Taught in: ``README.md`` ("How the bundled models were made").
+Taught in: ``README.md`` ("How to retrain them").
 """
 
 from __future__ import annotations
