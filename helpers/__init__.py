@@ -27,5 +27,5 @@ from helpers.models import build_small_convnet, build_vgg_gap, list_models, load
 
 # Chapter modules register their public names below (one import line per module).
 from helpers.activations import best_detectors, channel_detectors, feature_map_layers, feature_maps, fit_decoders, layer_table, linear_probe, map_to_input, probe_responses, receptive_field, sparsity, summarize_activations  # noqa: E501
-from helpers.cams import (BaseCAM, CAM, CAMResult, EmptyHeatmapWarning, GradCAM, cam, center_baseline, decode_predictions, get_explainer, grad_cam, heatmap_peaks, mass_inside, overlay, pointing_game)  # noqa: E501
+from helpers.cams import (BaseCAM, CAM, CAMResult, EmptyHeatmapWarning, GradCAM, cam, center_baseline, decode_predictions, get_explainer, grad_cam, heatmap_centroids, heatmap_peaks, mass_inside, overlay, pointing_game)  # noqa: E501
 from helpers.filters import FilterVisualization, Robustness, deprocess_image, feature_extractor, filter_ascent, filter_loss, grey_noise_images, normalize_gradient, pattern_statistics, randomized_copy, spectral_statistics, transformed_activations, visualize_filters  # noqa: E501

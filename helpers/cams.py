@@ -56,7 +56,7 @@ from helpers.layers import (
 
 __all__ = [
     "BaseCAM", "CAM", "GradCAM", "CAMResult", "EmptyHeatmapWarning", "get_explainer", "cam", "grad_cam",
-    "overlay", "decode_predictions", "pointing_game", "center_baseline", "heatmap_peaks",
+    "overlay", "decode_predictions", "pointing_game", "center_baseline", "heatmap_peaks", "heatmap_centroids",
     "mass_inside",
 ]
 
@@ -598,6 +598,29 @@ def heatmap_peaks(heatmaps: np.ndarray) -> np.ndarray:
     peaks = np.stack(np.unravel_index(index, maps.shape[1:]), axis=1)
     peaks[flat.max(axis=1, initial=0.0) <= 0] = -1
     return peaks[0] if single else peaks
+
+
+def heatmap_centroids(heatmaps: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` (row, column) centre of mass of each map, in pixels (``(2,)`` for one map).
+
+    Negative values count as zero; an all-zero map gives ``nan``. Boolean masks work too (the
+    centre of the object), so ``heatmap_centroids(maps) - heatmap_centroids(masks)`` measures how
+    far, and in which direction, explanations sit from their objects.
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    maps = np.asarray(heatmaps, dtype=np.float64)
+    single = maps.ndim == 2
+    maps = np.maximum(maps[None] if single else maps, 0.0)
+    if maps.ndim != 3:
+        raise ValueError(f"heatmaps must be (H, W) or (N, H, W); got shape {np.asarray(heatmaps).shape}.")
+    rows, columns = np.indices(maps.shape[1:])
+    total = maps.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroids = np.stack([(maps * rows).sum(axis=(1, 2)) / total,
+                              (maps * columns).sum(axis=(1, 2)) / total], axis=1)
+    centroids[total <= 0] = np.nan
+    return centroids[0] if single else centroids
 
 
 def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, tolerance: int = 0) -> np.ndarray:

@@ -36,29 +36,20 @@ FOUR_BLOCKS = ((16, 2), (32, 2), (64, 2), (128, 2))
 """``vgg_gap``'s first architecture: the recipe trains it, then grows it to five blocks."""
 
 DEFAULTS = {
-    "vgg_gap": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4,
-                "blocks": FOUR_BLOCKS},
-    "small_convnet": {"pretrain_epochs": 14, "epochs": 4, "images_per_epoch": 6144, "learning_rate": 3e-4},
+    "vgg_gap": {"pretrain_epochs": 14, "epochs": 20, "images_per_epoch": 6144, "learning_rate": 3e-4,
+                "blocks": VGG_GAP_BLOCKS},
+    "small_convnet": {"pretrain_epochs": 14, "epochs": 34, "images_per_epoch": 6144, "learning_rate": 3e-4},
 }
-"""The first run of the shipped recipe: low-resolution pretraining, then full resolution. The
-shipped models were trained by exactly this recipe: this first run, then every continuation."""
+"""The shipped recipe: low-resolution pretraining, then full resolution under one cosine
+schedule. The shipped models were trained by exactly this, one run each (``train_seconds`` in
+``data/models/model_cards.json``)."""
 
-CONTINUATIONS: dict[str, list[dict]] = {
-    "vgg_gap": [{"epochs": 5, "learning_rate": 4e-4, "blocks": FOUR_BLOCKS},
-                {"epochs": 5, "learning_rate": 3e-4, "blocks": FOUR_BLOCKS},
-                {"epochs": 5, "learning_rate": 3e-4, "blocks": FOUR_BLOCKS},
-                # grow: block4_pool + block5 (new, randomly initialized); the rest carries over
-                {"epochs": 10, "learning_rate": 3e-4, "blocks": VGG_GAP_BLOCKS},
-                {"epochs": 10, "learning_rate": 1.5e-4, "blocks": VGG_GAP_BLOCKS}],
-    "small_convnet": [{"epochs": 6, "learning_rate": 3e-4},
-                      {"epochs": 5, "learning_rate": 3e-4},
-                      {"epochs": 10, "learning_rate": 2e-4},
-                      {"epochs": 8, "learning_rate": 1e-4}],
-}
-"""Further full-resolution runs of the shipped recipe, in order, each continuing the saved model
-with fresh data seeds. ``python -m helpers.train`` runs them all after the first run;
-``--resume`` runs the next one the model card has not recorded yet. Weights carry over layer by
-layer (by name), so a run may also grow the architecture (``blocks``)."""
+CONTINUATIONS: dict[str, list[dict]] = {"vgg_gap": [], "small_convnet": []}
+"""Further full-resolution runs of the recipe, in order, each continuing the saved model with
+fresh data seeds (none in the shipped recipe). ``python -m helpers.train`` runs them all after
+the first run; ``--resume`` runs the next one the model card has not recorded yet, or one more
+run like the first when there is none. Weights carry over layer by layer (by name), so a run
+may also grow the architecture (``blocks``)."""
 
 
 VALIDATION_SEED = 5

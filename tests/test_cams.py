@@ -18,6 +18,7 @@ from helpers.cams import (
     decode_predictions,
     get_explainer,
     grad_cam,
+    heatmap_centroids,
     heatmap_peaks,
     mass_inside,
     overlay,
@@ -402,7 +403,8 @@ def test_benchmark_reference_paths_agree_with_ours(tiny_gap_model, tiny_sequenti
                                atol=1e-6)
 
 
-def test_receptive_field_alignment_removes_the_stretch_shift():
+def _pooled_three_times() -> keras.Model:
+    """Red detector and three 2× poolings: a 46-px image gives a 5×5 map covering only 40 px."""
     inputs = keras.Input((None, None, 3))
     conv = keras.layers.Conv2D(1, 1, activation="relu", name="red")
     x = conv(inputs)
@@ -413,6 +415,11 @@ def test_receptive_field_alignment_removes_the_stretch_shift():
     model = keras.Model(inputs, dense(x))
     conv.set_weights([np.array([1.0, -1.0, -1.0]).reshape(1, 1, 3, 1), np.zeros(1)])
     dense.set_weights([np.array([[1.0, -1.0]]), np.zeros(2)])
+    return model
+
+
+def test_receptive_field_alignment_removes_the_stretch_shift():
+    model = _pooled_three_times()
     image = np.zeros((46, 46, 3), "float32")
     image[32:40, 32:40, 0] = 255.0  # exactly the input block of map cell (4, 4); centre 35.5
     explainer = get_explainer(model, layer="pool2")
@@ -423,3 +430,28 @@ def test_receptive_field_alignment_removes_the_stretch_shift():
     assert np.all(np.abs(stretched - 35.5) >= 4)  # stretching 5 cells over 46 px drifts by 5 px
     np.testing.assert_allclose(cam(model, image, class_index=0), grad_cam(model, image, layer="pool2", class_index=0),
                                atol=1e-5)
+
+
+def test_heatmap_centroids_of_maps_and_masks():
+    maps = np.zeros((3, 10, 12), "float32")
+    maps[0, 2, 3] = 1.0                       # one hot pixel
+    maps[1, 4:6, 6:10] = 2.0                  # a block: centre (4.5, 7.5)
+    maps[1, 0, 0] = -5.0                      # negative evidence is ignored
+    centroids = heatmap_centroids(maps)
+    np.testing.assert_allclose(centroids[:2], [[2.0, 3.0], [4.5, 7.5]])
+    assert centroids.shape == (3, 2) and np.isnan(centroids[2]).all()  # all-zero map: no centre
+    np.testing.assert_allclose(heatmap_centroids(maps[1] > 0), [4.5, 7.5])  # a boolean mask
+    with pytest.raises(ValueError, match="heatmaps must be"):
+        heatmap_centroids(np.zeros(5))
+
+
+def test_stretched_maps_drift_by_a_measurable_centroid_shift():
+    model = _pooled_three_times()
+    images = np.zeros((2, 62, 62, 3), "float32")  # a 7×7 map covering 56 px
+    images[0, 40:48, 40:48, 0] = 255.0        # far from the top left: stretching drifts most here
+    images[1, 8:16, 24:32, 0] = 255.0
+    aligned = heatmap_centroids(grad_cam(model, images, layer="pool2", class_index=0))
+    stretched = heatmap_centroids(grad_cam(model, images, layer="pool2", class_index=0, align=False))
+    objects = heatmap_centroids(images[..., 0] > 0)
+    assert np.abs(aligned - objects).max() <= 1.0
+    assert (stretched - objects)[0].min() >= 3.0   # towards the bottom right

@@ -16,7 +16,6 @@ from helpers.models import VGG_GAP_BLOCKS
 from helpers.train import (
     CONTINUATIONS,
     DEFAULTS,
-    FOUR_BLOCKS,
     build_architecture,
     copy_matching_weights,
     main,
@@ -127,6 +126,9 @@ def test_main_writes_models_and_cards(tmp_path, capsys) -> None:
     assert "vgg_gap: held-out accuracy" in capsys.readouterr().out
 
 
+FOUR_BLOCKS = VGG_GAP_BLOCKS[:4]
+"""vgg_gap without its fifth block."""
+
 GROWTH_RECIPE = [{"epochs": 2, "learning_rate": 3e-4, "blocks": FOUR_BLOCKS},
                  {"epochs": 1, "learning_rate": 1e-4, "blocks": VGG_GAP_BLOCKS}]
 """A recipe that trains four blocks, then grows vgg_gap to its five (weights carried over)."""
@@ -147,6 +149,11 @@ def test_recipe_runs_follow_the_recipe_in_order(monkeypatch) -> None:
 def test_shipped_recipe_ends_with_the_shipped_architecture() -> None:
     runs = recipe_runs("vgg_gap", resume=False, done=0)
     assert tuple(runs[-1].get("blocks", VGG_GAP_BLOCKS)) == VGG_GAP_BLOCKS
+
+
+def test_shipped_recipe_is_one_run_per_model() -> None:
+    for name in DEFAULTS:
+        assert recipe_runs(name, resume=False, done=0) == [DEFAULTS[name]]
 
 
 def test_resume_without_continuations_repeats_the_first_run(monkeypatch) -> None:
