@@ -7,9 +7,9 @@ plus ``data/models/model_cards.json``.
 
 Usage::
 
-    python -m helpers.train                      # both models, the whole recipe that ships
+    python -m helpers.train                      # both models, the recipe that ships (one run each)
     python -m helpers.train --models vgg_gap --epochs 2 --images-per-epoch 512   # a quick try
-    python -m helpers.train --models vgg_gap --resume    # the next run of the recipe
+    python -m helpers.train --models vgg_gap --resume    # continue the saved model on fresh images
 
 Taught in: ``README.md`` ("How to retrain them").
 """
@@ -31,9 +31,6 @@ from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS
 
 HELDOUT_SEED = 1
 """Seed of the held-out set the printed accuracy is measured on (never used in training)."""
-
-FOUR_BLOCKS = ((16, 2), (32, 2), (64, 2), (128, 2))
-"""``vgg_gap``'s first architecture: the recipe trains it, then grows it to five blocks."""
 
 DEFAULTS = {
     "vgg_gap": {"pretrain_epochs": 14, "epochs": 20, "images_per_epoch": 6144, "learning_rate": 3e-4,
