@@ -325,11 +325,14 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
     return model, card
 
 
-def save_model(model: keras.Model, name: str, out_dir: pathlib.Path = MODELS_DIR,
-               blocks: tuple[tuple[int, int], ...] | None = None) -> pathlib.Path:
-    """Save ``model`` without optimizer state (a fresh copy of its architecture with its weights)."""
+def save_model(model: keras.Model, name: str, out_dir: pathlib.Path = MODELS_DIR) -> pathlib.Path:
+    """Save ``model`` as ``out_dir/<name>.keras`` without optimizer state.
+
+    A fresh clone of the model (same architecture and layer names, not compiled) receives the
+    trained weights, so whatever ``blocks`` the model was built with is kept.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    clean = build_architecture(name, blocks)
+    clean = keras.models.clone_model(model)
     clean.set_weights(model.get_weights())
     path = out_dir / f"{name}.keras"
     clean.save(path)
@@ -391,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Training {name}{' (continuing the saved model)' if resume else ''}: {shown}", flush=True)
             model, card = train_model(name, batch_size=args.batch_size, seed=args.seed,
                                       heldout_images=args.heldout_images, **settings)
-            path = save_model(model, name, args.out, settings.get("blocks"))
+            path = save_model(model, name, args.out)
             cards = _read_cards(cards_path)  # re-read: another process may have written
             if resume and name in cards:
                 run = {k: card[k] for k in ("epochs", "learning_rate", "train_seconds",

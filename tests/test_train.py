@@ -173,7 +173,7 @@ def test_resume_grows_vgg_gap_and_keeps_the_learned_layers(tmp_path, monkeypatch
     monkeypatch.setitem(CONTINUATIONS, "vgg_gap", GROWTH_RECIPE)
     out = tmp_path / "models"
     four = build_architecture("vgg_gap", FOUR_BLOCKS)
-    save_model(four, "vgg_gap", out, FOUR_BLOCKS)
+    save_model(four, "vgg_gap", out)
     done = 1  # the next run is the one that adds block5
     card = {"heldout_accuracy": 0.5, "heldout_images": 4, "foreign_accuracy": 0.5, "train_seconds": 1.0,
             "resumed": [{"epochs": 2}] * done}
