@@ -24,7 +24,8 @@ PIP_QUIET ?= --quiet
 # machines' pip configuration names. Everything else pip says (errors included) is shown, and
 # pip's exit status is kept (pipefail).
 PIP_NOISE := is ignored: it is neither a file nor a directory
-# Extra arguments: `make train ARGS="--models vgg_gap --epochs 2"`, `make test PYTEST_ARGS=-x`.
+# Extra arguments: `make train ARGS="--models vgg_gap --epochs 2"`, `make test PYTEST_ARGS=-x`,
+# `make lab ARGS="--no-browser --port 8899"`.
 ARGS ?=
 PYTEST_ARGS ?=
 NBVAL_ARGS ?= --nbval-cell-timeout=900
@@ -59,8 +60,11 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
+# Jupyter refuses to start as root (containers, some cloud machines) unless told it may.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT) $(ARGS)
 
 test: unit-test nbval
 

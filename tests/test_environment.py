@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import pathlib
 import re
+import shutil
+import subprocess
 import sys
 import tomllib
 
@@ -202,3 +205,13 @@ def test_running_environment_matches_the_pins() -> None:
         if installed != version:
             wrong.append(f"{name}: {installed} installed, {version} pinned")
     assert not wrong, "run `make test` (reinstalls .venv from pyproject.toml):\n" + "\n".join(wrong)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_lab_opens_the_notebooks_and_passes_arguments() -> None:
+    dry_run = subprocess.run(["make", "-n", "-o", ".venv/.convnet-xray-installed", "lab", "ARGS=--no-browser"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    command = next(line for line in dry_run.splitlines() if "jupyter lab" in line)
+    assert "notebooks/" in command and command.rstrip().endswith("--no-browser")
+    # Jupyter refuses to run as root without --allow-root (containers); the Makefile adds it only then
+    assert ("--allow-root" in command) == (os.geteuid() == 0)
