@@ -20,23 +20,33 @@ Taught in: ``01_intermediate_activations``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-import weakref
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
-from helpers.data import load_image, resize_image
+from helpers.explainers import batch_slices, check_images
 from helpers.layers import (
+    ReceptiveField,
     input_shape,
     intermediate_model,
     is_spatial,
     iter_layers,
     layer_output_shapes,
+    model_cache,
+    receptive_field,
     resolve_layer_path,
     spatial_layer_names,
 )
+
+__all__ = [
+    "FEATURE_MAP_TYPES", "feature_map_layers", "activation_extractor", "feature_maps",
+    "summarize_activations", "sparsity", "map_to_input", "PROBE_FILTERS", "PROBE_KINDS", "probe_responses",
+    "channel_detectors", "best_detectors", "LinearDecoder", "fit_decoders", "linear_probe", "layer_table",
+]
+
 
 FEATURE_MAP_TYPES = (
     keras.layers.Conv2D,
@@ -47,16 +57,6 @@ FEATURE_MAP_TYPES = (
 )
 """Layer types that :func:`feature_maps` shows by default (when they output ``(h, w, c)``)."""
 
-# Layers that keep the spatial grid unchanged: they do not move receptive fields.
-_POINTWISE_TYPES = (
-    keras.layers.Rescaling, keras.layers.Normalization, keras.layers.Activation,
-    keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.BatchNormalization,
-    keras.layers.LayerNormalization, keras.layers.Dropout, keras.layers.SpatialDropout2D,
-    keras.layers.GaussianNoise, keras.layers.InputLayer,
-)
-
-# One cache per model, dropped with the model: {layer paths: callables}.
-_EXTRACTORS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
 
 
 # --------------------------------------------------------------------------- layers
@@ -107,6 +107,20 @@ def _resolve(model: keras.Model, layers: str | Sequence[str] | None) -> tuple[li
     return [name for name, _ in resolved], [path for _, path in resolved]
 
 
+def _run_extractor(images, extractor):
+    outputs = extractor(images, training=False)
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+def _summarize(images, extractor):
+    out = []
+    for a in _run_extractor(images, extractor):
+        zero = tf.cast(tf.equal(a, 0.0), tf.float32)
+        out.append((tf.reduce_mean(a, axis=[1, 2]), tf.reduce_mean(zero, axis=[1, 2, 3]),
+                    tf.reduce_mean(tf.reduce_min(zero, axis=[1, 2]), axis=-1)))
+    return out
+
+
 def activation_extractor(model: keras.Model, layers: Sequence[str]) -> Callable[[tf.Tensor], list[tf.Tensor]]:
     """A compiled function ``images -> [activation of each layer]`` (one forward pass), cached.
 
@@ -118,75 +132,16 @@ def activation_extractor(model: keras.Model, layers: Sequence[str]) -> Callable[
     Taught in: ``01_intermediate_activations``.
     """
     paths = tuple(resolve_layer_path(model, name) for name in layers)
-    per_model = _EXTRACTORS.setdefault(model, {})
+    per_model = model_cache(model, "activations")
     if paths not in per_model:
         extractor = intermediate_model(model, list(paths), include_output=False)
         spec = tf.TensorSpec((None, *input_shape(model)), tf.float32)
-
-        @tf.function(input_signature=[spec])
-        def run(images):
-            outputs = extractor(images, training=False)
-            return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-
+        # A partial, not a closure: TensorFlow counts traces per code object, and one closure per
+        # layer set would trip its "frequent retracing" warning after five layer sets.
+        run = tf.function(functools.partial(_run_extractor, extractor=extractor), input_signature=[spec])
         run.extractor = extractor
         per_model[paths] = run
     return per_model[paths]
-
-
-# --------------------------------------------------------------------------- images
-def as_batch(image, model: keras.Model | None = None) -> tuple[np.ndarray, bool]:
-    """Turn one image or a batch into a float32 ``(n, H, W, 3)`` batch in 0..255.
-
-    One image may be ``(H, W, 3)``, ``(H, W, 4)``, ``(H, W, 1)`` or greyscale ``(H, W)``,
-    uint8 or float (floats in 0..1 are scaled to 0..255, as :func:`helpers.load_image` does);
-    a batch is ``(n, H, W, C)`` or a list of images. When ``model`` has a fixed input size,
-    images of another size are resized to it.
-
-    Returns:
-        ``(batch, was_single)``.
-
-    Raises:
-        ValueError: an array of another shape.
-
-    Taught in: ``01_intermediate_activations``.
-    """
-    if isinstance(image, (list, tuple)):
-        if not image:
-            raise ValueError("Got an empty list of images.")
-        image = np.stack([load_image(np.asarray(i)) for i in image])
-    array = np.asarray(image)
-    if array.ndim in (2, 3) and not (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
-        batch, single = load_image(array)[None], True
-    elif array.ndim == 4 and array.shape[-1] in (1, 3, 4):
-        n, h, w, c = array.shape
-        if n == 0:
-            raise ValueError("Got an empty batch of images (n = 0).")
-        # One tall image: the same conversions and the same 0..1 rule for the whole batch.
-        batch, single = load_image(array.reshape(n * h, w, c)).reshape(n, h, w, 3), False
-    else:
-        raise ValueError(
-            "Expected one image (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), or a batch (n, H, W, C); "
-            f"got an array of shape {array.shape}. A batch of greyscale images is (n, H, W, 1)."
-        )
-    if model is not None:
-        want = input_shape(model)
-        if len(want) == 3 and want[0] is not None and want[1] is not None and batch.shape[1:3] != tuple(want[:2]):
-            batch = np.stack([resize_image(b, tuple(want[:2])) for b in batch])
-        if len(want) == 3 and want[2] == 1:
-            batch = batch.mean(axis=-1, keepdims=True)
-    return batch.astype(np.float32), single
-
-
-def _batches(n: int, batch_size: int, progress: bool, desc: str) -> Iterable[slice]:
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1; got {batch_size}.")
-    starts = range(0, n, batch_size)
-    if progress and n > batch_size:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc=desc, total=math.ceil(n / batch_size), leave=False)
-    for start in starts:
-        yield slice(start, min(start + batch_size, n))
 
 
 # --------------------------------------------------------------------------- feature maps
@@ -197,7 +152,7 @@ def feature_maps(model: keras.Model, image, layers: str | Sequence[str] | None =
     Args:
         model: any single-input Keras model (Sequential, Functional, nested, never called).
         image: one image ``(H, W, 3)`` or greyscale ``(H, W)``, or a batch ``(n, H, W, C)``,
-            in 0..255 (see :func:`as_batch`).
+            in 0..255 (see :func:`helpers.explainers.check_images`).
         layers: layer names (nested ones as ``"outer/inner"``); default: every convolution
             and pooling layer (:func:`feature_map_layers`).
         batch_size: images per forward pass for large batches.
@@ -213,10 +168,10 @@ def feature_maps(model: keras.Model, image, layers: str | Sequence[str] | None =
     Taught in: ``01_intermediate_activations``.
     """
     keys, paths = _resolve(model, layers)
-    batch, single = as_batch(image, model)
+    batch, single = check_images(image, model)
     run = activation_extractor(model, paths)
     chunks: list[list[np.ndarray]] = [[] for _ in paths]
-    for part in _batches(len(batch), batch_size, progress=False, desc="feature maps"):
+    for part in batch_slices(len(batch), batch_size):
         for store, output in zip(chunks, run(tf.constant(batch[part]))):
             store.append(output.numpy())
     maps = {key: (np.concatenate(store) if len(store) > 1 else store[0]) for key, store in zip(keys, chunks)}
@@ -238,24 +193,16 @@ def summarize_activations(model: keras.Model, images, layers: str | Sequence[str
     Taught in: ``01_intermediate_activations``.
     """
     keys, paths = _resolve(model, layers)
-    batch, _ = as_batch(images, model)
+    batch, _ = check_images(images, model)
     run = activation_extractor(model, paths)
-    per_model = _EXTRACTORS[model]
+    per_model = model_cache(model, "activations")
     summary_key = ("summaries", tuple(paths))
     if summary_key not in per_model:
-        @tf.function(input_signature=[tf.TensorSpec((None, *input_shape(model)), tf.float32)])
-        def summarize(x):
-            out = []
-            for a in run(x):
-                zero = tf.cast(tf.equal(a, 0.0), tf.float32)
-                out.append((tf.reduce_mean(a, axis=[1, 2]), tf.reduce_mean(zero, axis=[1, 2, 3]),
-                            tf.reduce_mean(tf.reduce_min(zero, axis=[1, 2]), axis=-1)))
-            return out
-
-        per_model[summary_key] = summarize
+        per_model[summary_key] = tf.function(functools.partial(_summarize, extractor=run.extractor),
+                                             input_signature=[tf.TensorSpec((None, *input_shape(model)), tf.float32)])
     summarize = per_model[summary_key]
     parts: list[list[tuple]] = [[] for _ in paths]
-    for part in _batches(len(batch), batch_size, progress, "activations"):
+    for part in batch_slices(len(batch), batch_size, progress, "activations"):
         for store, output in zip(parts, summarize(tf.constant(batch[part]))):
             store.append([t.numpy() for t in output])
     result = {}
@@ -294,27 +241,6 @@ def sparsity(maps: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
 
 
 # --------------------------------------------------------------------------- geometry
-@dataclasses.dataclass(frozen=True)
-class ReceptiveField:
-    """Where a layer's positions look in the input image (square kernels and strides).
-
-    Attributes:
-        size: side of the window of input pixels that one position depends on.
-        jump: distance in input pixels between two neighbouring positions (the total stride).
-        start: input coordinate (in pixels, may be x.5) of the centre of position 0's window.
-
-    Taught in: ``01_intermediate_activations``.
-    """
-
-    size: int
-    jump: int
-    start: float
-
-    def block(self, index: int) -> int:
-        """First input row (or column) of the ``jump``-wide block that position ``index`` covers."""
-        return int(round(self.start + self.jump * index - (self.jump - 1) / 2))
-
-
 def map_to_input(values: np.ndarray, field: ReceptiveField, image_shape: tuple[int, int]) -> np.ndarray:
     """Paint a layer's per-position values back onto the input grid, each on its own block.
 
@@ -333,77 +259,22 @@ def map_to_input(values: np.ndarray, field: ReceptiveField, image_shape: tuple[i
     Taught in: ``01_intermediate_activations``.
     """
     values = np.asarray(values, np.float32)
-    rows = _covering_positions(field, values.shape[0], image_shape[0])
-    cols = _covering_positions(field, values.shape[1], image_shape[1])
+    rows = _covering_positions(field, field.start, values.shape[0], image_shape[0])
+    cols = _covering_positions(field, field.start_col, values.shape[1], image_shape[1])
     out = values[np.ix_(np.maximum(rows, 0), np.maximum(cols, 0))].copy()
     out[rows < 0] = np.nan
     out[:, cols < 0] = np.nan
     return out
 
 
-def _covering_positions(field: ReceptiveField, positions: int, pixels: int) -> np.ndarray:
+def _covering_positions(field: ReceptiveField, start: float, positions: int, pixels: int) -> np.ndarray:
     """For each input pixel along one axis, the position whose block covers it, or -1."""
     owner = np.full(pixels, -1, dtype=np.int64)
     for i in range(positions):
-        top = field.block(i)
+        top = int(round(start + field.jump * i - (field.jump - 1) / 2))
         if 0 <= top and top + field.jump <= pixels:
             owner[top:top + field.jump] = i
     return owner
-
-
-def _square(value, what: str, layer) -> int:
-    values = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
-    if len(set(values)) != 1:
-        raise ValueError(f"Layer {layer.name!r} has a non-square {what} {values}; only square ones are supported.")
-    return int(values[0])
-
-
-def receptive_field(model: keras.Model, layer: str) -> ReceptiveField:
-    """Receptive field of ``layer``: window size, total stride and offset, in input pixels.
-
-    Computed from the kernel sizes, strides, dilations and paddings of the convolution and
-    pooling layers before ``layer``, for models that are a chain of layers (Sequential, or
-    Functional without branches, like ``small_convnet`` and ``vgg_gap``).
-
-    Raises:
-        ValueError: an unknown layer, or a layer on the way that changes the grid in a way
-            this function does not know (the message names it).
-
-    Taught in: ``01_intermediate_activations``.
-    """
-    target = resolve_layer_path(model, layer)
-    shapes = layer_output_shapes(model)
-    size, jump, start = 1, 1, 0.0
-    spatial = input_shape(model)[0]
-    for path, current in iter_layers(model):
-        if isinstance(current, keras.Model):
-            continue
-        if isinstance(current, (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
-                                keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
-            if isinstance(current, keras.layers.Conv2DTranspose):
-                raise ValueError(f"Layer {path!r} (Conv2DTranspose) is not supported by receptive_field.")
-            pooling = isinstance(current, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D))
-            kernel = _square(current.pool_size if pooling else current.kernel_size, "kernel", current)
-            stride = _square(current.strides, "stride", current)
-            dilation = 1 if pooling else _square(current.dilation_rate, "dilation", current)
-            effective = dilation * (kernel - 1) + 1
-            pad_before = 0
-            if current.padding == "same" and spatial is not None:
-                out = math.ceil(spatial / stride)
-                pad_before = max((out - 1) * stride + effective - spatial, 0) // 2
-            start = start + (-pad_before + (effective - 1) / 2) * jump
-            size = size + (effective - 1) * jump
-            jump = jump * stride
-        elif not isinstance(current, _POINTWISE_TYPES):
-            raise ValueError(
-                f"receptive_field cannot follow layer {path!r} ({type(current).__name__}) on the way "
-                f"to {target!r}; it supports chains of Conv2D, pooling and pointwise layers."
-            )
-        if path in shapes and is_spatial(shapes[path]):
-            spatial = shapes[path][1]
-        if path == target:
-            return ReceptiveField(size=size, jump=jump, start=start)
-    raise ValueError(f"Layer {layer!r} was not reached while walking model {model.name!r}.")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- what layer 1 detects
@@ -578,8 +449,8 @@ class LinearDecoder:
         """
         jump = self.field.jump
         blocks = self.predict(maps)  # (h, w, jump, jump, 3)
-        rows = _covering_positions(self.field, maps.shape[0], image_shape[0])
-        cols = _covering_positions(self.field, maps.shape[1], image_shape[1])
+        rows = _covering_positions(self.field, self.field.start, maps.shape[0], image_shape[0])
+        cols = _covering_positions(self.field, self.field.start_col, maps.shape[1], image_shape[1])
         r = np.arange(image_shape[0])
         c = np.arange(image_shape[1])
         row_offset = r - np.array([self.field.block(i) for i in np.maximum(rows, 0)])
@@ -651,7 +522,7 @@ def fit_decoders(model: keras.Model, images: np.ndarray, layers: str | Sequence[
     Taught in: ``01_intermediate_activations``.
     """
     keys, paths = _resolve(model, layers)
-    batch, _ = as_batch(images, model)
+    batch, _ = check_images(images, model)
     if batch.shape[0] < 2:
         raise ValueError("fit_decoders needs at least two images (one to fit, one to test).")
     if not 0.0 < test_fraction < 1.0:
@@ -664,7 +535,7 @@ def fit_decoders(model: keras.Model, images: np.ndarray, layers: str | Sequence[
     run = activation_extractor(model, paths)
     rng = np.random.default_rng(seed)
     samples = {key: {"train": ([], []), "test": ([], [])} for key in keys}
-    for part in _batches(len(batch), batch_size, progress, "decoders"):
+    for part in batch_slices(len(batch), batch_size, progress, "decoders"):
         outputs = run(tf.constant(batch[part]))
         index = np.arange(part.start, part.stop)
         for key, output in zip(keys, outputs):

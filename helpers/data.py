@@ -18,7 +18,14 @@ import pathlib
 from typing import Sequence, Union
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "CLASS_NAMES", "DATA_DIR", "IMAGES_DIR", "BACKGROUND_IMAGES", "TRAIN_SEED_OFFSET", "ImageRangeWarning",
+    "PIXEL_RULE", "to_pixels", "to_rgb", "channels_first_hint", "list_images", "load_image", "resize_image",
+    "make_shapes", "make_scenes", "image_to_png_bytes",
+]
+
 
 CLASS_NAMES: tuple[str, ...] = ("circle", "ring", "square", "triangle", "star", "plus")
 """Class names of the shape world, in label order."""
@@ -77,39 +84,146 @@ def _pil_to_rgb_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.float32)
 
 
+class ImageRangeWarning(UserWarning):
+    """An image's values were converted to 0..255 by the pixel rule (see :func:`to_pixels`)."""
+
+
+PIXEL_RULE = """Every helper that takes images reads pixel values the same way: RGB in 0..255, uint8 or
+float. A float image whose values all lie in 0..1 is read as a 0..1 image and scaled by 255, and a
+bool image as 0/255 (both with an ImageRangeWarning); uint16 images are scaled from 0..65535.
+Negative values (e.g. -1..1 preprocessed arrays), values above 255 in a float image, and NaN or
+infinite values are errors that say how to convert."""
+
+_TOLERANCE = 0.5  # float images may overshoot 0..255 by this much (resampling); clipped
+
+
+def to_pixels(array, what: str = "image") -> np.ndarray:
+    """Apply the course's pixel rule (:data:`PIXEL_RULE`): any array -> float32 values in 0..255.
+
+    Args:
+        array: one image or a batch, any numeric or bool dtype; the shape is kept.
+        what: how to name the array in messages.
+
+    Returns:
+        float32 array of the same shape with values in 0..255.
+
+    Raises:
+        ValueError: NaN or infinite values (their count is given), negative values, or values
+            above 255 that are not a 16-bit integer image; each message says how to convert.
+
+    Warns:
+        ImageRangeWarning: a 0..1 float, bool or 16-bit integer image was rescaled.
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    import warnings
+
+    arr = np.asarray(array)
+    if arr.dtype == bool:
+        warnings.warn(f"The {what} is boolean: read as 0 (False) and 255 (True). Pass uint8 or float values in "
+                      "0..255 to silence this.", ImageRangeWarning, stacklevel=3)
+        return arr.astype(np.float32) * 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / 257.0
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"The {what} has dtype {arr.dtype}; pixel values must be numbers (uint8 or float in 0..255).")
+    values = arr.astype(np.float32)
+    if values.size == 0:
+        return values
+    bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+    if bad:
+        raise ValueError(
+            f"The {what} has {bad} NaN or infinite value(s) out of {values.size}: an explanation of it would mean "
+            "nothing. Fix the pixels first, e.g. np.nan_to_num(image, nan=0.0), or load the file again."
+        )
+    low, high = float(values.min()), float(values.max())
+    if low < -_TOLERANCE:
+        hint = (" It looks like a -1..1 (preprocessed) image: convert it with (image + 1) * 127.5."
+                if low >= -1.0 - 1e-3 and high <= 1.0 + 1e-3 else
+                " It looks preprocessed (e.g. mean-subtracted): pass the original 0..255 image instead.")
+        raise ValueError(f"The {what} has negative values (from {low:.3g} to {high:.3g}); pixels are 0..255.{hint}")
+    if np.issubdtype(arr.dtype, np.integer):
+        if high > 255:
+            if high <= 65535:
+                warnings.warn(f"The {what} is an integer array with values up to {high:.0f}: read as a 16-bit image "
+                              "and scaled from 0..65535 to 0..255.", ImageRangeWarning, stacklevel=3)
+                return values / 257.0
+            raise ValueError(f"The {what} has integer values up to {high:.0f}, beyond 16 bits; scale it to 0..255.")
+        return values
+    if high > 255.0 + _TOLERANCE:
+        raise ValueError(f"The {what} has values up to {high:.4g}; pixels are 0..255. Scale it to 0..255 first.")
+    if 0.0 < high <= 1.0:
+        warnings.warn(
+            f"The {what}'s values all lie in 0..1 (max {high:.3g}): read as a 0..1 image and scaled by 255. "
+            "Pass images in 0..255 (e.g. image * 255) to silence this.", ImageRangeWarning, stacklevel=3)
+        values = values * 255.0
+    return np.clip(values, 0.0, 255.0)
+
+
+def to_rgb(arr: np.ndarray, what: str = "image") -> np.ndarray:
+    """``(..., H, W)``, ``(..., H, W, 1)``, ``(..., H, W, 3)`` or ``(..., H, W, 4)`` in 0..255 -> ``(..., H, W, 3)``.
+
+    Greyscale is repeated over three channels; RGBA is composited on white. ``batched`` arrays
+    must already carry a channel axis.
+
+    Raises:
+        ValueError: another number of channels, with how to convert.
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    channels = arr.shape[-1]
+    if channels == 3:
+        return arr
+    if channels == 1:
+        return np.repeat(arr, 3, axis=-1)
+    if channels == 4:
+        alpha = arr[..., 3:4] / 255.0
+        return arr[..., :3] * alpha + 255.0 * (1.0 - alpha)
+    raise ValueError(
+        f"The {what} has {channels} channels (shape {arr.shape}); images are RGB (3), greyscale (1) or RGBA (4). "
+        f"Keep three channels, e.g. image[..., :3], or average them for grey."
+    )
+
+
+def channels_first_hint(shape: tuple) -> str:
+    """A hint when a shape looks channels-first (``(3, H, W)`` or ``(N, 3, H, W)``), else ``""``."""
+    if len(shape) >= 3 and shape[-3] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+        order = "(1, 2, 0)" if len(shape) == 3 else "(0, 2, 3, 1)"
+        return (f" It looks channels-first {shape}: the helpers take channels last; transpose it with "
+                f"np.transpose(image, {order}).")
+    return ""
+
+
 def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
     """An array image of any common layout and dtype -> float32 (H, W, 3) in 0..255."""
     arr = np.asarray(arr)
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
-    if arr.ndim not in (2, 3):
+    hint = channels_first_hint(arr.shape)
+    if arr.ndim not in (2, 3) or hint:
         raise ValueError(
             f"load_image expects one image of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); "
-            f"got an array of shape {arr.shape}."
+            f"got an array of shape {arr.shape}.{hint}"
         )
-    if arr.dtype == bool:
-        arr = arr.astype(np.float32) * 255.0
-    elif arr.dtype == np.uint16:
-        arr = arr.astype(np.float32) / 257.0
-    elif np.issubdtype(arr.dtype, np.integer):
-        arr = arr.astype(np.float32)
-    else:
-        arr = arr.astype(np.float32)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("load_image got an array containing NaN or infinite values.")
-        if arr.size and arr.max() <= 1.0 and arr.min() >= 0.0:
-            arr = arr * 255.0  # floats in 0..1 are taken as normalized images
+    arr = to_pixels(arr)
     if arr.ndim == 2:
         arr = arr[..., None]
-    channels = arr.shape[-1]
-    if channels == 1:
-        arr = np.repeat(arr, 3, axis=-1)
-    elif channels == 4:
-        alpha = arr[..., 3:4] / 255.0
-        arr = arr[..., :3] * alpha + 255.0 * (1.0 - alpha)
-    elif channels != 3:
-        raise ValueError(f"load_image expects 1, 3 or 4 channels; got {channels} (shape {arr.shape}).")
-    return np.clip(arr, 0.0, 255.0).astype(np.float32)
+    return to_rgb(arr).astype(np.float32)
+
+
+def _check_size(size) -> tuple[int, int]:
+    """``size`` as ``(height, width)``; a clear error for anything else."""
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        height = width = int(size)
+    elif (isinstance(size, (tuple, list)) and len(size) == 2
+          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in size)):
+        height, width = int(size[0]), int(size[1])
+    else:
+        raise ValueError(f"size must be an int (a square side) or (height, width) ints, e.g. 150 or (150, 200); "
+                         f"got {size!r}.")
+    if height <= 0 or width <= 0:
+        raise ValueError(f"size must be positive; got {size!r}.")
+    return height, width
 
 
 def load_image(source: ImageSource, size: int | tuple[int, int] | None = None) -> np.ndarray:
@@ -131,6 +245,8 @@ def load_image(source: ImageSource, size: int | tuple[int, int] | None = None) -
 
     Taught in: ``01_intermediate_activations``.
     """
+    if size is not None:
+        _check_size(size)
     if isinstance(source, (str, pathlib.Path)):
         path = pathlib.Path(source).expanduser()
         if not path.is_file():
@@ -144,11 +260,11 @@ def load_image(source: ImageSource, size: int | tuple[int, int] | None = None) -
         try:
             with Image.open(path) as img:
                 img.load()
-                array = _pil_to_rgb_array(img)
+                array = _pil_to_rgb_array(ImageOps.exif_transpose(img))
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
             raise ValueError(f"Could not read {str(path)!r} as an image: {err}") from err
     elif isinstance(source, Image.Image):
-        array = _pil_to_rgb_array(source)
+        array = _pil_to_rgb_array(ImageOps.exif_transpose(source))
     elif isinstance(source, np.ndarray) or hasattr(source, "__array__"):
         array = _array_to_rgb(np.asarray(source))
     else:
@@ -166,9 +282,7 @@ def resize_image(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
 
     Taught in: ``01_intermediate_activations``.
     """
-    height, width = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-    if height <= 0 or width <= 0:
-        raise ValueError(f"size must be positive; got {size!r}.")
+    height, width = _check_size(size)
     from helpers._backend import tf
 
     out = tf.image.resize(np.asarray(image, np.float32), (int(height), int(width)), "bilinear", antialias=True)

@@ -29,7 +29,6 @@ import dataclasses
 import functools
 import logging
 import math
-import weakref
 from typing import Sequence
 
 import numpy as np
@@ -38,13 +37,23 @@ from helpers._backend import EPSILON, keras, tf
 from helpers.layers import (
     CONV_TYPES,
     WithoutActivation,
-    _retrace,
+    check_model,
     conv_layer_names,
     get_layer,
     input_shape,
     intermediate_model,
+    model_cache,
     resolve_layer_path,
+    retrace,
 )
+
+__all__ = [
+    "METHODS", "DEFAULT_STEP_SIZE", "filter_loss", "normalize_gradient", "grey_noise_images",
+    "deprocess_image", "feature_extractor", "Robustness", "colour_correlation_sqrt", "FilterVisualization",
+    "filter_ascent", "visualize_filters", "randomized_copy", "spectral_statistics", "pattern_statistics",
+    "transformed_activations",
+]
+
 
 METHODS: tuple[str, ...] = ("plain", "robust", "fourier")
 """Values accepted by the ``method`` argument of :func:`filter_ascent`."""
@@ -143,6 +152,7 @@ def _as_size(size: int | Sequence[int] | None, model: keras.Model) -> tuple[int,
 
 
 def _check_layer(model: keras.Model, layer: str) -> tuple[str, keras.layers.Layer]:
+    check_model(model, "visualize the filters of")
     convs = conv_layer_names(model)
     path = resolve_layer_path(model, layer)  # raises ValueError listing every layer name
     target = get_layer(model, path)
@@ -169,9 +179,8 @@ def _check_filters(filters: Sequence[int] | int, layer: str, n_channels: int) ->
     return filters
 
 
-# Truncated models are cached per (model, layer, size, pre_activation): building and tracing
-# one costs about a second, and notebooks ask for the same layer several times.
-_FEATURE_CACHE: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+# Truncated models are cached per (model, layer, size, pre_activation) in helpers.layers.model_cache:
+# building and tracing one costs about a second, and notebooks ask for the same layer several times.
 
 
 def feature_extractor(model: keras.Model, layer: str, size: int | Sequence[int] | None = None,
@@ -199,7 +208,7 @@ def feature_extractor(model: keras.Model, layer: str, size: int | Sequence[int] 
     path, target = _check_layer(model, layer)
     size = _as_size(size, model)
     key = (path, size, bool(pre_activation))
-    cache = _FEATURE_CACHE.setdefault(model, {})
+    cache = model_cache(model, "filters")
     if key in cache:
         return cache[key]
     native = intermediate_model(model, [path], include_output=False)
@@ -207,8 +216,7 @@ def feature_extractor(model: keras.Model, layer: str, size: int | Sequence[int] 
     inputs = keras.Input((*size, channels), name="image")
     # Re-trace the truncated graph on an input of the requested size (the convolutional part of
     # a model accepts any size; its head, cut off here, would not).
-    outputs = _retrace(native, inputs, "", set(), {}, False, True)
-    outputs = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    outputs = retrace(native, inputs).outputs[0]
     if pre_activation:
         operation, node_index, _ = outputs._keras_history
         layer_input = operation._inbound_nodes[node_index].input_tensors[0]
@@ -430,7 +438,7 @@ def _selected_channels_objective(model: keras.Model, path: str, size: tuple[int,
 def _compiled(model: keras.Model, path: str, size: tuple[int, int], method: str, border: int,
               pre_activation: bool, robustness: Robustness, jitter: int, decay: float,
               selective: bool = True) -> _Compiled:
-    cache = _FEATURE_CACHE.setdefault(model, {})
+    cache = model_cache(model, "filters")
     key = ("compiled", path, size, method, border, pre_activation, robustness, jitter, decay, selective)
     if key not in cache:
         extractor = feature_extractor(model, path, size)

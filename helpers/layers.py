@@ -16,16 +16,68 @@ Taught in: ``01_intermediate_activations`` (feature maps), ``02_filter_visualiza
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import math
 import weakref
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+
 from helpers._backend import keras
 
+__all__ = [
+    "CONV_TYPES", "ReceptiveField", "check_model", "conv_layer_names", "default_explanation_layer", "get_layer",
+    "input_shape", "intermediate_model", "is_spatial", "is_subclassed", "iter_layers", "layer_names",
+    "layer_output_shapes", "logits_model", "model_cache", "choose_output", "output_count", "output_layer_path", "receptive_field",
+    "resolve_layer_path", "retrace", "spatial_layer_names", "Trace", "WithoutActivation",
+]
+
 CONV_TYPES = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
-POOL_TYPES = (
-    keras.layers.MaxPooling2D, keras.layers.AveragePooling2D,
-)
 _SQUASHING = ("softmax", "sigmoid")
+
+
+def is_subclassed(model: keras.Model) -> bool:
+    """Whether ``model`` is a subclassed ``keras.Model`` (its computation lives in ``call()``).
+
+    Such a model's layers cannot be re-run one by one: ``call()`` may add, skip or repeat
+    them, so the helpers refuse to look inside it (see :func:`check_model`).
+    """
+    return not isinstance(model, keras.Sequential) and not hasattr(model, "_run_through_graph")
+
+
+def check_model(model, what: str = "explain") -> keras.Model:
+    """Check that ``model`` is a built, single-input Keras model the helpers can look inside.
+
+    Args:
+        model: the object to check.
+        what: what the caller wants to do, used in the messages.
+
+    Returns:
+        ``model`` itself.
+
+    Raises:
+        TypeError: not a ``keras.Model``, or a subclassed model (with the way to rebuild it).
+        ValueError: never built, or several inputs.
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    if not isinstance(model, keras.Model):
+        kind = type(model).__name__
+        hint = (" It is a Keras layer: wrap it, e.g. keras.Sequential([keras.Input(shape), layer])."
+                if isinstance(model, keras.layers.Layer) else
+                " Pass a keras.Model, e.g. helpers.load_model('vgg_gap') or a keras.applications network.")
+        raise TypeError(f"To {what}, the helpers need a keras.Model; got {kind}.{hint}")
+    if is_subclassed(model):
+        raise TypeError(
+            f"Model {model.name!r} is a subclassed keras.Model ({type(model).__name__}): its computation is "
+            f"in call(), which the helpers cannot re-run layer by layer, so they refuse to {what} it rather "
+            "than give a wrong answer. Build the same layers as a Functional model, e.g. "
+            "inputs = keras.Input((H, W, 3)); x = conv(inputs); ...; model = keras.Model(inputs, outputs), "
+            "and copy the weights over with functional.set_weights(model.get_weights())."
+        )
+    input_shape(model)  # raises a clear error for a never-built model or several inputs
+    return model
 
 
 def input_shape(model: keras.Model) -> tuple[int, ...]:
@@ -117,15 +169,28 @@ def resolve_layer_path(model: keras.Model, name: str) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def output_layer_path(model: keras.Model) -> str:
-    """Path of the layer that produces the model's output (descending into a nested head)."""
+def output_count(model: keras.Model) -> int:
+    """How many outputs ``model`` has (1 for a Sequential or a never-called model)."""
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        return 1
+    return len(outputs) if outputs else 1
+
+
+def _output_operation(model: keras.Model, index: int):
     layers = _sublayers(model)
     if not layers:
         raise ValueError(f"Model {model.name!r} has no layers.")
     try:
-        last = model.outputs[0]._keras_history[0]
+        return model.outputs[index]._keras_history[0]
     except (AttributeError, ValueError, IndexError, TypeError):
-        last = layers[-1]
+        return layers[-1]
+
+
+def output_layer_path(model: keras.Model, output: int = 0) -> str:
+    """Path of the layer that produces the model's output number ``output`` (descending into a nested head)."""
+    last = _output_operation(model, output)
     if isinstance(last, keras.Model):
         return f"{last.name}/{output_layer_path(last)}"
     return last.name
@@ -179,29 +244,83 @@ def _pre_activation_call(layer: keras.layers.Layer) -> Callable | None:
     return WithoutActivation(layer)
 
 
-def _retrace(model: keras.Model, x, prefix: str, wanted: set[str], captured: dict,
-             pre_softmax: bool, is_outermost_tail: bool):
+@dataclasses.dataclass
+class Trace:
+    """What :func:`retrace` computed: the model's outputs and the tensors of the layers asked for.
+
+    Attributes:
+        outputs: the model's output tensors, as a flat list.
+        captured: the output tensor of every requested layer path.
+        producers: when recorded, for every tensor ``id``: ``(path, layer, input tensors, output tensor)``,
+            which lets :func:`default_explanation_layer` walk the graph backwards from the output.
+    """
+
+    outputs: list
+    captured: dict
+    producers: dict
+
+
+def retrace(model: keras.Model, inputs, layers: Iterable[str] = (), pre_softmax_output: int | None = None,
+            record: bool = False) -> Trace:
+    """Call every layer of ``model`` again on ``inputs``, descending into nested models.
+
+    This is how the helpers look inside any Functional or Sequential model (also never-called
+    and nested ones): the requested intermediate tensors and the final outputs come out of one
+    graph, so one forward pass gives both and gradients flow between them.
+
+    Args:
+        model: a Functional or Sequential model (see :func:`check_model`).
+        inputs: a tensor (symbolic ``keras.Input`` or concrete) to run the model on.
+        layers: paths of the layers whose outputs to capture.
+        pre_softmax_output: index of the output whose final softmax/sigmoid is removed (its
+            logits are returned instead), or ``None``.
+        record: also record every layer call (see :class:`Trace`), descending into every nested model.
+
+    Returns:
+        A :class:`Trace`.
+
+    Raises:
+        TypeError: a subclassed model, or a nested subclassed model that must be looked into.
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    check_model(model, "look inside")
+    wanted = set(layers)
+    squash_free = {output_layer_path(model, pre_softmax_output)} if pre_softmax_output is not None else set()
+    captured: dict = {}
+    producers: dict = {}
+    final = _retrace(model, inputs, "", wanted, captured, squash_free, producers if record else None)
+    return Trace(outputs=list(keras.tree.flatten(final)), captured=captured, producers=producers)
+
+
+def _retrace(model: keras.Model, x, prefix: str, wanted: set[str], captured: dict, squash_free: set[str],
+             producers: dict | None):
     """Call every layer of ``model`` again on ``x``; collect outputs of paths in ``wanted``."""
-    final_path = f"{prefix}{output_layer_path(model)}" if is_outermost_tail else None
 
     def call_layer(layer, path, *args, **kwargs):
-        if isinstance(layer, keras.Model) and (
-            any(w.startswith(f"{path}/") for w in wanted) or (final_path or "").startswith(f"{path}/")
-        ):
+        inside = (producers is not None or any(w.startswith(f"{path}/") for w in wanted | squash_free))
+        if isinstance(layer, keras.Model) and inside:
+            if is_subclassed(layer):
+                raise TypeError(
+                    f"Nested model {path!r} is a subclassed keras.Model: its layers cannot be re-run one by one. "
+                    "Explain a layer outside it, or rebuild it as a Functional model."
+                )
             if len(args) != 1 or kwargs:
                 raise ValueError(f"Nested model {path!r} must take exactly one input to be looked into.")
-            y = _retrace(layer, args[0], f"{path}/", wanted, captured, pre_softmax,
-                         is_outermost_tail and (final_path or "").startswith(f"{path}/"))
-        elif pre_softmax and path == final_path and _pre_activation_call(layer) is not None:
+            y = _retrace(layer, args[0], f"{path}/", wanted, captured, squash_free, producers)
+        elif path in squash_free and _pre_activation_call(layer) is not None:
             y = _pre_activation_call(layer)(*args)
         else:
             y = layer(*args, **kwargs)
         if path in wanted:
             captured[path] = y
+        if producers is not None:
+            sources = [t for t in keras.tree.flatten((args, kwargs)) if hasattr(t, "shape")]
+            for tensor in keras.tree.flatten(y):
+                producers.setdefault(id(tensor), (path, layer, sources, tensor))  # the innermost layer wins
         return y
 
-    functional = getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
-    if isinstance(model, keras.Sequential) or not hasattr(functional, "_run_through_graph"):
+    if isinstance(model, keras.Sequential) or not hasattr(model, "_run_through_graph"):
         for layer in _sublayers(model):
             x = call_layer(layer, f"{prefix}{layer.name}", x)
         return x
@@ -217,76 +336,132 @@ def _retrace(model: keras.Model, x, prefix: str, wanted: set[str], captured: dic
 
         return run
 
-    return functional._run_through_graph(x, operation_fn=operation_fn)
+    return model._run_through_graph(x, operation_fn=operation_fn)
+
+
+def choose_output(model: keras.Model, output: int | str | None) -> int:
+    """The index of the output to explain (an index or the output layer's name).
+
+    Raises:
+        ValueError: ``None`` for a model with several outputs, or an unknown output; the
+            message lists the outputs.
+    """
+    count = output_count(model)
+    names = [getattr(t, "name", str(i)) for i, t in enumerate(model.outputs)] if count > 1 else []
+    if output is None:
+        if count > 1:
+            raise ValueError(
+                f"Model {model.name!r} has {count} outputs ({', '.join(names)}); say which one to explain, "
+                "e.g. output=0."
+            )
+        return 0
+    if isinstance(output, str):
+        layer_paths = [output_layer_path(model, i) for i in range(count)]
+        for i, candidate in enumerate(layer_paths):
+            if output in (candidate, candidate.rsplit("/", 1)[-1]) or (names and output == names[i]):
+                return i
+        raise ValueError(f"Model {model.name!r} has no output {output!r}; its outputs are {layer_paths}.")
+    if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= int(output) < count:
+        raise ValueError(f"output must be an output index 0..{count - 1} or an output layer name; got {output!r}.")
+    return int(output)
 
 
 def intermediate_model(model: keras.Model, layers: Sequence[str], include_output: bool = True,
-                       pre_softmax: bool = False) -> keras.Model:
+                       pre_softmax: bool = False, output: int | str | None = None) -> keras.Model:
     """A model returning the outputs of ``layers`` (and the final output) in one forward pass.
 
     Works on Functional and Sequential models (also freshly loaded ones never called) and on
     nested models addressed as ``"outer/inner"``. Weights are shared with ``model``.
 
     Args:
-        model: any single-input Keras model.
+        model: any single-input Functional or Sequential Keras model.
         layers: layer names or paths, in the order the outputs should come.
         include_output: append the model's final output after the requested layers.
         pre_softmax: compute the final output without a final softmax/sigmoid (the class
             logits), which is what explanations should differentiate.
+        output: for a model with several outputs, which one to append (index or layer name);
+            ``None`` appends all of them (and requires a single output when ``pre_softmax``).
 
     Returns:
         A ``keras.Model`` whose outputs are a list: one tensor per requested layer, then the
-        final output if ``include_output``.
+        final output(s) if ``include_output``.
 
     Raises:
         ValueError: an unknown layer name (the message lists the valid names).
+        TypeError: a subclassed model (see :func:`check_model`).
 
     Taught in: ``01_intermediate_activations``.
     """
+    check_model(model, "look inside")
     paths = [resolve_layer_path(model, name) for name in layers]
-    captured: dict = {}
+    index = choose_output(model, output) if (output is not None or pre_softmax) else None
     inputs = keras.Input(input_shape(model), name="image")
-    final = _retrace(model, inputs, "", set(paths), captured, pre_softmax, is_outermost_tail=True)
-    missing = [p for p in paths if p not in captured]
+    trace = retrace(model, inputs, paths, pre_softmax_output=index if pre_softmax else None)
+    missing = [p for p in paths if p not in trace.captured]
     if missing:  # pragma: no cover - only for graph shapes we do not know
         raise ValueError(f"Could not reach layers {missing} when re-tracing model {model.name!r}.")
-    outputs = [captured[p] for p in paths] + ([final] if include_output else [])
+    finals = trace.outputs if index is None else [trace.outputs[index]]
+    outputs = [trace.captured[p] for p in paths] + (finals if include_output else [])
     return keras.Model(inputs, outputs, name=f"{model.name}_intermediate")
 
 
-def logits_model(model: keras.Model) -> keras.Model:
+def logits_model(model: keras.Model, output: int | str | None = None) -> keras.Model:
     """``model`` with its final softmax/sigmoid removed: outputs the class scores (logits).
 
     Taught in: ``03_class_activation_maps``.
     """
-    return intermediate_model(model, [], include_output=True, pre_softmax=True)
+    return intermediate_model(model, [], include_output=True, pre_softmax=True, output=output)
 
 
-_SHAPES: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
-"""Per-model cache of :func:`layer_output_shapes`, dropped with the model."""
+_MODEL_CACHES: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
 
 
-def layer_output_shapes(model: keras.Model) -> dict[str, tuple]:
+def model_cache(model: keras.Model, namespace: str) -> dict:
+    """A dict for caching things computed from ``model``, dropped when the model is.
+
+    The one per-model cache of the package (layer shapes, feature extractors, explainers,
+    compiled functions). Keys are held weakly; values must not hold a strong reference to
+    ``model`` itself (they may share its layers), or it would never be freed.
+
+    Args:
+        model: the model the cached values belong to.
+        namespace: which helper caches (``"shapes"``, ``"explainers"``, ...).
+    """
+    return _MODEL_CACHES.setdefault(model, {}).setdefault(namespace, {})
+
+
+def _input_for(model: keras.Model, input_size: tuple[int, int] | None):
+    shape = input_shape(model)
+    if input_size is not None and len(shape) == 3:
+        shape = (int(input_size[0]), int(input_size[1]), shape[2])
+    return keras.Input(shape)
+
+
+def _full_trace(model: keras.Model, input_size: tuple[int, int] | None = None) -> Trace:
+    return retrace(model, _input_for(model, input_size), layer_names(model), record=True)
+
+
+def layer_output_shapes(model: keras.Model, input_size: tuple[int, int] | None = None) -> dict[str, tuple]:
     """Output shape (with batch axis) of every non-model layer, by path, in model order.
 
     Computed by re-tracing the model symbolically, so it also works for never-called models;
     the result is cached per model (the call is cheap after the first).
 
+    Args:
+        model: a Functional or Sequential model.
+        input_size: ``(H, W)`` to trace a model with an unfixed input size at a given size;
+            ``None`` uses the model's own input shape.
+
     Taught in: ``03_class_activation_maps``.
     """
-    try:
-        return dict(_SHAPES[model])
-    except (KeyError, TypeError):
-        pass
-    paths = layer_names(model)
-    captured: dict = {}
-    _retrace(model, keras.Input(input_shape(model)), "", set(paths), captured, False, True)
-    shapes = {p: tuple(captured[p].shape) for p in paths if p in captured}
-    try:
-        _SHAPES[model] = shapes
-    except TypeError:  # pragma: no cover - a model that cannot be weak-referenced
-        pass
-    return dict(shapes)
+    key = None if input_size is None else (int(input_size[0]), int(input_size[1]))
+    cache = model_cache(model, "shapes")
+    if key not in cache:
+        check_model(model, "look inside")
+        paths = layer_names(model)
+        trace = retrace(model, _input_for(model, key), paths)
+        cache[key] = {p: tuple(trace.captured[p].shape) for p in paths if p in trace.captured}
+    return dict(cache[key])
 
 
 def spatial_layer_names(model: keras.Model) -> list[str]:
@@ -294,13 +469,177 @@ def spatial_layer_names(model: keras.Model) -> list[str]:
     return [path for path, shape in layer_output_shapes(model).items() if is_spatial(shape)]
 
 
-def default_explanation_layer(model: keras.Model) -> str:
-    """The last layer with a spatial output before the classifier head (the one feeding GAP).
+_POOLING_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+
+
+def _is_real_map(shape: Sequence[int | None]) -> bool:
+    """A 4-D ``(batch, h, w, c)`` shape with more than one position (unknown sizes count as more)."""
+    return is_spatial(shape) and not (shape[1] == 1 and shape[2] == 1)
+
+
+def default_explanation_layer(model: keras.Model, output: int | str | None = None) -> str:
+    """The layer an explanation looks at by default: the last real spatial map before the head.
+
+    Walks the graph backwards from the output (through the Dense layers, dropout, flatten and
+    global pooling of the head) to the closest layer whose output is a feature map with more
+    than one position. A max or average pooling layer right before a ``Flatten`` is skipped:
+    it only coarsens the map, and the Grad-CAM paper explains the last convolutional layer.
+    Squeeze-and-excitation poolings inside the network are not on that path, so they never count.
+
+    Args:
+        model: a Functional or Sequential classifier.
+        output: which output, for a model with several.
 
     Raises:
-        ValueError: the model has no spatial layer.
+        ValueError: no layer with a spatial map leads to the output.
+
+    Taught in: ``03_class_activation_maps``.
     """
-    names = spatial_layer_names(model)
-    if not names:
-        raise ValueError(f"Model {model.name!r} has no layer with a (h, w, c) output to explain.")
-    return names[-1]
+    check_model(model, "explain")
+    index = choose_output(model, output)
+    trace = _full_trace(model)
+    queue = collections.deque([(trace.outputs[index], None)])
+    seen: set[int] = set()
+    while queue:
+        tensor, consumer = queue.popleft()
+        if id(tensor) in seen or id(tensor) not in trace.producers:
+            continue
+        seen.add(id(tensor))
+        path, layer, sources, _ = trace.producers[id(tensor)]
+        skip = isinstance(layer, _POOLING_TYPES) and isinstance(consumer, keras.layers.Flatten)
+        if _is_real_map(tuple(tensor.shape)) and not skip:
+            return path
+        queue.extend((source, layer) for source in sources)
+    raise ValueError(f"Model {model.name!r} has no layer with a (h, w, c) feature map before its output to explain.")
+
+
+# --------------------------------------------------------------------------- geometry
+@dataclasses.dataclass(frozen=True)
+class ReceptiveField:
+    """Where a layer's positions look in the input image (square kernels and strides).
+
+    Attributes:
+        size: side of the window of input pixels that one position depends on.
+        jump: distance in input pixels between two neighbouring positions (the total stride).
+        start: input row (in pixels, may be x.5) of the centre of position 0's window.
+        start_col: the same for columns (differs from ``start`` only for non-square inputs with
+            ``same`` padding); ``None`` means equal to ``start``.
+
+    Taught in: ``01_intermediate_activations``.
+    """
+
+    size: int
+    jump: int
+    start: float
+    start_col: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.start_col is None:
+            object.__setattr__(self, "start_col", self.start)
+
+    def block(self, index: int) -> int:
+        """First input row (or column) of the ``jump``-wide block that position ``index`` covers."""
+        return int(round(self.start + self.jump * index - (self.jump - 1) / 2))
+
+
+_GRID_TYPES = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
+               keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+# Layers that keep the spatial grid unchanged: they do not move receptive fields.
+_POINTWISE_TYPES = (
+    keras.layers.Rescaling, keras.layers.Normalization, keras.layers.Activation,
+    keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.BatchNormalization,
+    keras.layers.LayerNormalization, keras.layers.Dropout, keras.layers.SpatialDropout2D,
+    keras.layers.GaussianNoise, keras.layers.InputLayer,
+)
+
+
+def _square(value, what: str, layer) -> int:
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+    if len(set(values)) != 1:
+        raise ValueError(f"Layer {layer.name!r} has a non-square {what} {values}; only square ones are supported.")
+    return int(values[0])
+
+
+def _axis_geometry(model: keras.Model, target: str, length: int | None, axis: int) -> tuple[int, int, float]:
+    """(size, jump, start) of ``target`` along one axis of an input ``length`` pixels long."""
+    size, jump, start = 1, 1, 0.0
+    for path, current in iter_layers(model):
+        if isinstance(current, keras.Model):
+            continue
+        if isinstance(current, _GRID_TYPES):
+            pooling = isinstance(current, _POOLING_TYPES)
+            kernel = _square(current.pool_size if pooling else current.kernel_size, "kernel", current)
+            stride = _square(current.strides, "stride", current)
+            dilation = 1 if pooling else _square(current.dilation_rate, "dilation", current)
+            effective = dilation * (kernel - 1) + 1
+            pad_before = 0
+            if current.padding == "same":
+                if length is None:
+                    raise ValueError("the input size is needed for 'same' padding")
+                out = math.ceil(length / stride)
+                pad_before = max((out - 1) * stride + effective - length, 0) // 2
+                length = out
+            elif length is not None:
+                length = (length - effective) // stride + 1
+            start = start + (-pad_before + (effective - 1) / 2) * jump
+            size = size + (effective - 1) * jump
+            jump = jump * stride
+        elif isinstance(current, (keras.layers.ZeroPadding2D, keras.layers.Cropping2D)):
+            before, after = (current.padding if isinstance(current, keras.layers.ZeroPadding2D)
+                             else current.cropping)[axis]
+            sign = 1 if isinstance(current, keras.layers.ZeroPadding2D) else -1
+            start -= sign * before * jump
+            if length is not None:
+                length += sign * (before + after)
+        elif not isinstance(current, _POINTWISE_TYPES):
+            raise ValueError(
+                f"receptive_field cannot follow layer {path!r} ({type(current).__name__}) on the way "
+                f"to {target!r}; it supports chains of Conv2D, pooling, padding and pointwise layers."
+            )
+        if path == target:
+            return size, jump, start
+    raise ValueError(f"Layer {target!r} was not reached while walking model {model.name!r}.")  # pragma: no cover
+
+
+def receptive_field(model: keras.Model, layer: str, input_size: int | tuple[int, int] | None = None
+                    ) -> ReceptiveField:
+    """Receptive field of ``layer``: window size, total stride and offset, in input pixels.
+
+    Computed from the kernel sizes, strides, dilations and paddings of the convolution,
+    pooling and padding layers before ``layer``, for models that are a chain of layers
+    (Sequential, or Functional without branches, like ``small_convnet`` and ``vgg_gap``).
+    ``same`` padding depends on the input's length, so the geometry is computed for the
+    actual input size: the model's own, or ``input_size`` for a model that takes any size.
+
+    Args:
+        model: the model.
+        layer: the layer's name or path.
+        input_size: ``(H, W)`` (or one int for a square) of the images; needed when the
+            model's input size is not fixed.
+
+    Raises:
+        ValueError: an unknown layer, a model with an unfixed input size and no ``input_size``,
+            or a layer on the way that changes the grid in a way this function does not
+            know (the message names it).
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    target = resolve_layer_path(model, layer)
+    shape = input_shape(model)
+    if input_size is None:
+        height, width = shape[0], shape[1]
+    elif isinstance(input_size, (int, np.integer)):
+        height = width = int(input_size)
+    else:
+        height, width = (int(v) for v in input_size)
+    try:
+        size, jump, start = _axis_geometry(model, target, height, 0)
+        _, _, start_col = _axis_geometry(model, target, width, 1)
+    except ValueError as err:
+        if "input size is needed" in str(err):
+            raise ValueError(
+                f"Model {model.name!r} takes images of any size and {target!r} is behind 'same' padding, "
+                "whose offset depends on the size: pass input_size=(H, W)."
+            ) from err
+        raise
+    return ReceptiveField(size=size, jump=jump, start=start, start_col=start_col)

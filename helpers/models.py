@@ -17,9 +17,17 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+from typing import Sequence
+
+import numpy as np
 
 from helpers._backend import keras
 from helpers.data import CLASS_NAMES, DATA_DIR
+
+__all__ = [
+    "BUNDLED_MODELS", "INPUT_SIZE", "VGG_GAP_BLOCKS", "build_small_convnet", "build_vgg_gap", "class_names_of",
+    "decode_predictions", "list_models", "load_model", "model_card", "model_path",
+]
 
 MODELS_DIR = DATA_DIR / "models"
 INPUT_SIZE = 150
@@ -178,3 +186,61 @@ def _load_vgg16(allow_download: bool) -> keras.Model:
     for layer in base.layers[1:]:
         x = layer(x)
     return keras.Model(inputs, x, name="vgg16")
+
+
+def class_names_of(model: keras.Model, num_classes: int | None = None) -> tuple[str, ...] | None:
+    """The model's class names: its ``class_names`` attribute, the shape world's for the bundled models, else None.
+
+    Args:
+        model: the model.
+        num_classes: the number of scores it outputs; names are only returned when they match.
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    names = getattr(model, "class_names", None)
+    if names is None and getattr(model, "name", None) in BUNDLED_MODELS:
+        names = CLASS_NAMES
+    if names is None or (num_classes is not None and len(names) != num_classes):
+        return None
+    return tuple(str(n) for n in names)
+
+
+def decode_predictions(probabilities, top: int = 3,
+                       class_names: Sequence[str] = CLASS_NAMES) -> list:
+    """The ``top`` classes of each prediction as ``(name, probability)``, most likely first.
+
+    The course's version of ``keras.applications.vgg16.decode_predictions`` (which knows the
+    1000 ImageNet classes and returns ``(wordnet_id, name, probability)``).
+
+    Args:
+        probabilities: ``(N, n_classes)`` model outputs, or ``(n_classes,)`` for one image. A
+            one-unit sigmoid output ``(N, 1)`` is read as ``[1 - p, p]``.
+        top: how many classes to return per image.
+        class_names: one name per class.
+
+    Returns:
+        For ``(N, n_classes)``: a list (one per image) of lists of ``(name, probability)``;
+        for a 1-D input: one list of ``(name, probability)``.
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    array = np.asarray(probabilities, dtype=np.float64)
+    single = array.ndim == 1
+    if single:
+        array = array[None]
+    if array.ndim != 2:
+        raise ValueError(f"Expected probabilities of shape (N, n_classes) or (n_classes,); got {array.shape}.")
+    if array.shape[1] == 1:
+        array = np.concatenate([1.0 - array, array], axis=1)
+    if array.shape[1] != len(class_names):
+        raise ValueError(
+            f"Got {array.shape[1]} probabilities per image but {len(class_names)} class names; "
+            "pass class_names= with one name per class."
+        )
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"top must be a positive integer; got {top!r}.")
+    decoded = []
+    for row in array:
+        order = np.argsort(-row, kind="stable")[:top]
+        decoded.append([(class_names[i], float(row[i])) for i in order])
+    return decoded[0] if single else decoded

@@ -18,6 +18,17 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from helpers._backend import tf
+from helpers.explainers import check_images
+
+__all__ = [
+    "as_display_image", "show_image", "show_heatmap", "image_grid", "DEAD_CHANNEL_GREY", "channel_mosaic",
+    "plot_channel_grid", "plot_layer_grids", "show_channel", "show_image_and_map", "plot_layer_profile",
+    "filter_mosaic", "plot_filter_grid", "plot_ascent_curves", "plot_method_comparison", "overlay",
+    "show_overlay", "plot_cams", "show_pointing",
+]
+
+
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (4, 4)) -> Axes:
     if ax is not None:
@@ -460,6 +471,51 @@ def plot_method_comparison(results: dict, fig: Figure | None = None, cell_size: 
 
 
 # =========================================================================== 03 class activation maps
+def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, cmap: str = "jet") -> np.ndarray:
+    """Lay a heatmap, coloured with ``cmap``, over an image: ``(1 - alpha)·image + alpha·colour``.
+
+    The heatmap is resized (bilinear) to the image's own height and width if it differs, so
+    non-square images come out right; values are clipped to ``[0, 1]``.
+
+    Args:
+        image: ``(H, W, 3)`` RGB in 0..255 (float or uint8), or any image the package's rule
+            accepts (:func:`helpers.explainers.check_images`).
+        heatmap: ``(h, w)`` map in ``[0, 1]``.
+        alpha: opacity of the heatmap, 0..1.
+        cmap: a Matplotlib colour map name (``"jet"``, ``"viridis"``, ``"magma"``…).
+
+    Returns:
+        uint8 ``(H, W, 3)`` RGB (not BGR).
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    import matplotlib
+
+    batch, _ = check_images(image)  # the package's one image rule (0..1 floats are scaled, with a warning)
+    if len(batch) != 1:
+        raise ValueError(f"overlay takes one image; got a batch of {len(batch)}. Call it once per image.")
+    image = batch[0]
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if heatmap.ndim == 3 and heatmap.shape[0] == 1:
+        heatmap = heatmap[0]
+    if heatmap.ndim != 2:
+        raise ValueError(f"overlay expects one 2-D heatmap (h, w); got shape {heatmap.shape}.")
+    if not np.all(np.isfinite(heatmap)):
+        raise ValueError("The heatmap contains NaN or infinite values; an overlay of it would be wrong.")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1]; got {alpha}.")
+    if cmap not in matplotlib.colormaps:
+        raise ValueError(f"Unknown colour map {cmap!r}; try 'jet', 'viridis', 'magma' or 'inferno'.")
+    height, width = image.shape[:2]
+    if heatmap.shape != (height, width):
+        heatmap = np.asarray(tf.image.resize(heatmap[..., None], (height, width), method="bilinear"))[..., 0]
+    heatmap = np.clip(heatmap, 0.0, 1.0)
+    colours = matplotlib.colormaps[cmap](heatmap)[..., :3] * 255.0
+    blended = (1.0 - alpha) * image + alpha * colours
+    return np.clip(np.round(blended), 0, 255).astype(np.uint8)
+
+
+
 def show_overlay(image: np.ndarray, heatmap: np.ndarray, ax: Axes | None = None, title: str | None = None,
                  alpha: float = 0.4, cmap: str = "jet", colorbar: bool = True,
                  colorbar_label: str | None = "evidence for the class") -> Axes:
@@ -473,7 +529,6 @@ def show_overlay(image: np.ndarray, heatmap: np.ndarray, ax: Axes | None = None,
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
-    from helpers.cams import overlay
 
     ax = _new_axes(ax)
     ax.imshow(overlay(image, heatmap, alpha=alpha, cmap=cmap))
@@ -559,7 +614,7 @@ def show_pointing(image: np.ndarray, heatmap: np.ndarray, mask: np.ndarray, ax: 
 
     Taught in: ``03_class_activation_maps``.
     """
-    from helpers.cams import heatmap_peaks, overlay
+    from helpers.evaluation import heatmap_peaks
 
     ax = _new_axes(ax)
     ax.imshow(overlay(image, heatmap, alpha=alpha, cmap=cmap))

@@ -29,6 +29,13 @@ from helpers._backend import keras, tf
 from helpers.data import CLASS_NAMES, TRAIN_SEED_OFFSET, make_shapes
 from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS
 
+__all__ = [
+    "HELDOUT_SEED", "DEFAULTS", "CONTINUATIONS", "VALIDATION_SEED", "easy_fraction", "evaluate",
+    "make_foreign_shapes", "build_architecture", "pretraining_model", "copy_matching_weights", "train_model",
+    "save_model", "recipe_runs", "main",
+]
+
+
 HELDOUT_SEED = 1
 """Seed of the held-out set the printed accuracy is measured on (never used in training)."""
 

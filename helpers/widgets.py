@@ -16,6 +16,12 @@ import numpy as np
 
 from helpers.data import CLASS_NAMES, load_image, make_shapes
 
+__all__ = [
+    "example_images", "decode_upload", "ImageChooser", "draw_channel_view", "ActivationExplorer",
+    "draw_cam_view", "CAMExplorer", "get_default_cam_layer",
+]
+
+
 
 def example_images(n_shapes: int = 6, seed: int = 0, size: int = 150,
                    photos: tuple[str, ...] = ("cat",)) -> dict[str, np.ndarray]:
@@ -345,7 +351,7 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
     """
     import warnings
 
-    from helpers.cams import EmptyHeatmapWarning, get_explainer
+    from helpers.explainers import EmptyHeatmapWarning, get_explainer
     from helpers.plotting import show_heatmap, show_image, show_overlay
 
     explainer = get_explainer(model, method, layer)
@@ -393,7 +399,8 @@ class CAMExplorer:
         import ipywidgets as widgets
         from matplotlib.figure import Figure
 
-        from helpers.cams import CAM, get_explainer
+        from helpers.cams import CAM
+        from helpers.explainers import get_explainer
         from helpers.layers import input_shape, spatial_layer_names
 
         self.model = model
@@ -461,6 +468,7 @@ def get_default_cam_layer(model) -> str:
 
     Taught in: ``03_class_activation_maps``.
     """
-    from helpers.cams import CAM, get_explainer
+    from helpers.cams import CAM
+    from helpers.explainers import get_explainer
 
     return get_explainer(model, CAM).layer

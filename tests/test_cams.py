@@ -9,22 +9,11 @@ import pytest
 
 from helpers import cams
 from helpers._backend import keras
-from helpers.cams import (
-    CAM,
-    EmptyHeatmapWarning,
-    GradCAM,
-    cam,
-    center_baseline,
-    decode_predictions,
-    get_explainer,
-    grad_cam,
-    heatmap_centroids,
-    heatmap_peaks,
-    mass_inside,
-    overlay,
-    pointing_game,
-)
-from helpers.models import model_path
+from helpers.cams import CAM, GradCAM, cam, grad_cam
+from helpers.evaluation import center_baseline, heatmap_centroids, heatmap_peaks, mass_inside, pointing_game
+from helpers.explainers import EmptyHeatmapWarning, get_explainer
+from helpers.models import decode_predictions, model_path
+from helpers.plotting import overlay
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -62,16 +51,17 @@ def test_default_class_is_the_top_class(tiny_gap_model, tiny_images):
 def test_bad_arguments_give_clear_errors(tiny_gap_model, tiny_images):
     with pytest.raises(ValueError, match=r"0\.\.2"):
         grad_cam(tiny_gap_model, tiny_images[0], class_index=3)
-    with pytest.raises(ValueError, match="one int per image"):
+    with pytest.raises(ValueError, match="one class or one per image"):
         grad_cam(tiny_gap_model, tiny_images, class_index=[0, 1])
     with pytest.raises(ValueError, match="Valid names"):
         grad_cam(tiny_gap_model, tiny_images[0], layer="no_such_layer")
     with pytest.raises(ValueError, match="not a spatial"):
         grad_cam(tiny_gap_model, tiny_images[0], layer="gap")
-    with pytest.raises(ValueError, match="takes images of shape"):
+    with pytest.raises(ValueError, match="takes 32×32 images; got"):
         grad_cam(tiny_gap_model, np.zeros((40, 32, 3), "float32"))
-    with pytest.raises(ValueError, match="one image"):
-        grad_cam(tiny_gap_model, np.zeros((32, 32), "float32"))
+    grey = tiny_images[0, ..., 0]  # (H, W) greyscale: one rule everywhere, repeated over 3 channels
+    np.testing.assert_allclose(grad_cam(tiny_gap_model, grey),
+                               grad_cam(tiny_gap_model, np.repeat(grey[..., None], 3, -1)), atol=1e-6)
 
 
 def test_layer_choice_changes_resolution(tiny_gap_model, tiny_images):
@@ -285,7 +275,7 @@ def test_pointing_game_and_baselines():
 def test_explainers_are_cached(tiny_gap_model):
     assert get_explainer(tiny_gap_model) is get_explainer(tiny_gap_model, "grad_cam")
     assert get_explainer(tiny_gap_model, layer="block2_conv1") is get_explainer(tiny_gap_model)
-    with pytest.raises(ValueError, match="Valid methods"):
+    with pytest.raises(ValueError, match="Registered methods"):
         get_explainer(tiny_gap_model, "score_cam")
 
 
@@ -423,7 +413,7 @@ def test_receptive_field_alignment_removes_the_stretch_shift():
     image = np.zeros((46, 46, 3), "float32")
     image[32:40, 32:40, 0] = 255.0  # exactly the input block of map cell (4, 4); centre 35.5
     explainer = get_explainer(model, layer="pool2")
-    assert (explainer.field.jump, explainer.field.start) == (8, 3.5)
+    assert (explainer.field_for(46, 46).jump, explainer.field_for(46, 46).start) == (8, 3.5)
     aligned = heatmap_peaks(grad_cam(model, image, layer="pool2", class_index=0))
     stretched = heatmap_peaks(grad_cam(model, image, layer="pool2", class_index=0, align=False))
     assert np.all(np.abs(aligned - 35.5) <= 0.5)

@@ -252,8 +252,10 @@ def test_load_16_bit_pil_image_and_array() -> None:
 def test_load_float_arrays() -> None:
     unit = np.array([[[0.0, 0.5, 1.0]]], dtype=np.float64)
     np.testing.assert_allclose(load_image(unit)[0, 0], [0, 127.5, 255])
-    already = np.array([[[0.0, 100.0, 300.0]]], dtype=np.float32)  # 0..255 floats kept, clipped
+    already = np.array([[[0.0, 100.0, 255.0]]], dtype=np.float32)  # 0..255 floats kept
     np.testing.assert_allclose(load_image(already)[0, 0], [0, 100, 255])
+    with pytest.raises(ValueError, match="values up to 300"):  # never clipped silently
+        load_image(np.array([[[0.0, 100.0, 300.0]]], dtype=np.float32))
     batch_of_one = np.zeros((1, 5, 6, 3), dtype=np.float32)
     assert load_image(batch_of_one).shape == (5, 6, 3)
 

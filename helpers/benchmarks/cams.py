@@ -27,7 +27,8 @@ from typing import Callable
 import numpy as np
 
 from helpers._backend import keras, tf
-from helpers.cams import EmptyHeatmapWarning, get_explainer, grad_cam
+from helpers.cams import grad_cam
+from helpers.explainers import EmptyHeatmapWarning, get_explainer
 from helpers.data import make_shapes
 from helpers.layers import default_explanation_layer, logits_model
 from helpers.models import BUILDERS, load_model, model_path

@@ -1,0 +1,648 @@
+"""The explainer core: one base class every explanation method runs through, its registry, the input checks.
+
+An explanation method answers one question — *which parts of this image made the model
+choose class c?* — and every method needs the same scaffolding around its own idea:
+
+* **checks** of what comes in: the model (a built Functional or Sequential Keras model,
+  :func:`helpers.layers.check_model`), the images (:func:`check_images`, one pixel rule for the
+  whole package, :data:`helpers.data.PIXEL_RULE`), the classes (:func:`check_class_index`);
+* **the score** to explain: the class's logit, before the final softmax or sigmoid (a sigmoid
+  model's one unit becomes two columns, ``[-z, z]``), for one chosen output of the model;
+* **batching** (:func:`batch_slices`, with a progress bar on long work) inside one compiled
+  ``tf.function`` per configuration;
+* **post-processing**: ReLU (positive evidence), upsampling to the input's height and width
+  (along the layer's receptive fields when they are known), normalization to ``[0, 1]`` by
+  the map's own maximum, so a heatmap never depends on the scale of the scores, and one
+  result type, :class:`Explanation`.
+
+:class:`Explainer` owns all of that. A method is a subclass that sets ``name`` (its registry
+key), cites its paper and implements :meth:`Explainer.attribute` (graph code that returns the
+signed maps for a batch). Defining the class registers it: :func:`list_methods`,
+:func:`get_explainer` and :func:`explain` find it by name, and nothing else has to change.
+The CAM family lives in :mod:`helpers.cams`.
+
+Taught in: ``03_class_activation_maps``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from helpers._backend import keras, tf
+from helpers.data import channels_first_hint, to_pixels, to_rgb
+from helpers.layers import (
+    check_model,
+    choose_output,
+    default_explanation_layer,
+    input_shape,
+    intermediate_model,
+    layer_output_shapes,
+    model_cache,
+    receptive_field,
+    resolve_layer_path,
+)
+from helpers.models import class_names_of
+
+__all__ = [
+    "EmptyHeatmapWarning", "Explanation", "Explainer", "batch_slices", "check_batch_size", "check_class_index",
+    "check_images", "explain", "get_explainer", "list_methods", "method_class",
+]
+
+EMPTY_RELATIVE = 1e-6
+"""A map counts as having no positive evidence when its largest positive value is at most this
+fraction of its largest absolute value (float32 rounding noise), or exactly zero. Relative, so a
+map's emptiness never depends on the scale of the scores."""
+
+CALL_OPTIONS = ("relu", "align", "batch_size", "progress")
+"""Options of :meth:`Explainer.explain`; every other option of :func:`explain` configures the method."""
+
+
+class EmptyHeatmapWarning(UserWarning):
+    """A heatmap had no positive evidence at all; it is returned as zeros (never NaN)."""
+
+
+@dataclass
+class Explanation:
+    """Everything one run of an explanation method computed, as numpy arrays (``N`` images).
+
+    Attributes:
+        heatmaps: ``(N, H, W)`` normalized maps (``[0, 1]``; ``[-1, 1]`` when ``relu=False``),
+            at the input's resolution, or the layer's own ``(N, h, w)`` without upsampling.
+        raw: ``(N, h, w)`` the method's signed maps before ReLU, upsampling and normalization.
+        class_indices: ``(N,)`` the class explained for each image.
+        scores: ``(N, n_classes)`` the scores the method explains: logits by default,
+            probabilities with ``pre_softmax=False`` (a one-unit sigmoid model gives two columns:
+            ``[-z, z]``, or ``[1 - p, p]``).
+        layer: the path of the explained layer (``None`` for methods without a layer).
+        method: the method's registered name.
+        weights: channel weights ``(N, C)`` (or ``(N, h, w, C)``) for the CAM family, else ``None``.
+        empty: ``(N,)`` bool, the maps with no positive evidence (returned as zeros).
+    """
+
+    heatmaps: np.ndarray
+    raw: np.ndarray
+    class_indices: np.ndarray
+    scores: np.ndarray
+    layer: str | None
+    method: str = ""
+    weights: np.ndarray | None = None
+    empty: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+
+# ---------------------------------------------------------------------- input checks
+def check_batch_size(batch_size) -> int:
+    """``batch_size`` as a positive int; a clear error for anything else."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer (e.g. 32); got {batch_size!r}.")
+    return int(batch_size)
+
+
+def batch_slices(n: int, batch_size: int, progress: bool = False, desc: str = "") -> Iterator[slice]:
+    """Slices ``[0:b], [b:2b], ...`` over ``n`` items: the package's one batching loop.
+
+    Args:
+        n: how many items.
+        batch_size: items per batch (a positive int).
+        progress: show a progress bar when there is more than one batch.
+        desc: the progress bar's label.
+    """
+    batch_size = check_batch_size(batch_size)
+    starts: Any = range(0, n, batch_size)
+    if progress and n > batch_size:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc=desc, total=math.ceil(n / batch_size), leave=False)
+    for start in starts:
+        yield slice(start, min(start + batch_size, n))
+
+
+def _as_array(images, what: str) -> np.ndarray:
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError(f"Got an empty list of {what}s.")
+        arrays = [np.asarray(image) for image in images]
+        shapes = sorted({a.shape for a in arrays}, key=str)
+        if len(shapes) > 1:
+            raise ValueError(
+                f"The {what}s have different shapes {shapes[:4]}: a batch needs one size. Resize them first, "
+                "e.g. [helpers.resize_image(image, (150, 150)) for image in images]."
+            )
+        if arrays[0].ndim not in (2, 3):
+            raise ValueError(f"A list of {what}s must hold single images (H, W, C); got shape {arrays[0].shape}.")
+        return np.stack(arrays)
+    if not (isinstance(images, np.ndarray) or hasattr(images, "__array__") or hasattr(images, "numpy")):
+        raise TypeError(f"Expected {what}s as a numpy array (or a list of arrays); got {type(images).__name__}.")
+    return np.asarray(images)
+
+
+def _check_fits(model: keras.Model, height: int, width: int, name: str) -> None:
+    """A model with an unfixed input size: check that (height, width) is not too small for it."""
+    try:
+        shapes = layer_output_shapes(model, (height, width))
+    except Exception as err:  # Keras raises several types for negative or empty shapes
+        raise ValueError(
+            f"A {height}×{width} image is too small for model {name!r}: its layers shrink it to nothing "
+            f"({type(err).__name__}). Use larger images, e.g. helpers.resize_image(image, (224, 224))."
+        ) from err
+    empty = [path for path, shape in shapes.items() if any(d == 0 for d in shape[1:] if d is not None)]
+    if empty:
+        raise ValueError(
+            f"A {height}×{width} image is too small for model {name!r}: layer {empty[0]!r} gets an empty "
+            "feature map. Use larger images, e.g. helpers.resize_image(image, (224, 224))."
+        )
+
+
+def check_images(images, model: keras.Model | None = None, what: str = "image",
+                 model_name: str | None = None) -> tuple[np.ndarray, bool]:
+    """One image or a batch -> float32 ``(N, H, W, C)`` in 0..255, checked against ``model``.
+
+    The package's one rule for images, applied by every public function that takes them:
+    ``(H, W, 3)`` RGB, ``(H, W)`` or ``(H, W, 1)`` greyscale (repeated over three channels),
+    ``(H, W, 4)`` RGBA (composited on white), a batch ``(N, H, W, C)`` or a list of same-size
+    images; pixel values by :data:`helpers.data.PIXEL_RULE`. Images are never resized
+    silently: a model with a fixed input size needs images of that size.
+
+    Args:
+        images: the image(s).
+        model: the model they go into (checks size and channels), or ``None``.
+        what: how to name the images in messages.
+        model_name: how to name the model in messages (default: ``model.name``).
+
+    Returns:
+        ``(batch, was_single)``.
+
+    Raises:
+        ValueError: a wrong layout (channels-first arrays are told to transpose), an empty
+            batch, NaN/inf or out-of-range pixels, a size the model does not take.
+
+    Warns:
+        ImageRangeWarning: a 0..1 float or bool image was scaled to 0..255.
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    array = _as_array(images, what)
+    hint = channels_first_hint(array.shape)
+    if hint or array.ndim not in (2, 3, 4) or (array.ndim >= 3 and array.shape[-1] not in (1, 3, 4)):
+        raise ValueError(
+            f"Expected one {what} (H, W, 3), (H, W) or (H, W, 1) greyscale, (H, W, 4) RGBA, or a batch "
+            f"(N, H, W, C); got an array of shape {array.shape}.{hint}"
+        )
+    single = array.ndim == 2 or (array.ndim == 3)
+    if array.ndim == 2:
+        array = array[..., None]
+    if single:
+        array = array[None]
+    if len(array) == 0:
+        raise ValueError(f"Got an empty batch of {what}s (N = 0).")
+    batch = to_rgb(to_pixels(array, what), what).astype(np.float32)
+    if model is not None:
+        want = input_shape(model)
+        name = model_name or model.name
+        height, width = batch.shape[1:3]
+        if len(want) != 3:
+            raise ValueError(f"Model {name!r} takes inputs of shape {want}, not images (H, W, C).")
+        if (want[0] is not None and want[0] != height) or (want[1] is not None and want[1] != width):
+            size = (want[0] or height, want[1] or width)
+            raise ValueError(
+                f"Model {name!r} takes {want[0]}×{want[1]} images; got {height}×{width}. Resize first, e.g. "
+                f"helpers.resize_image(image, {size}) or helpers.load_image(path, size={size})."
+            )
+        if want[0] is None or want[1] is None:
+            _check_fits(model, height, width, name)
+        if want[2] == 1:
+            batch = batch.mean(axis=-1, keepdims=True)
+        elif want[2] not in (None, 3):
+            raise ValueError(f"Model {name!r} takes {want[2]}-channel inputs; the helpers explain RGB images.")
+    return batch, single
+
+
+def check_class_index(class_index, n: int, num_classes: int, class_names: Sequence[str] | None = None) -> np.ndarray:
+    """``class_index`` -> int32 ``(n,)`` classes to explain; ``-1`` means each image's top class.
+
+    Accepts ``None`` (top class), an integer (Python or numpy, not bool), a class name where
+    the model has names (the bundled ones do), or one of those per image (list or array).
+
+    Raises:
+        ValueError: floats, strings that are not class names, bools, a wrong count or an
+            out-of-range index; the message lists the valid classes.
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    valid = (f"0..{num_classes - 1}" + (f" or a name in {list(class_names)}" if class_names else ""))
+    if class_index is None:
+        return np.full(n, -1, dtype=np.int32)
+
+    def one(value) -> int:
+        if isinstance(value, str):
+            if class_names and value in class_names:
+                return list(class_names).index(value)
+            raise ValueError(f"class_index {value!r} is not a class of this model: use {valid}.")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ValueError(
+                f"class_index must be an integer class ({valid}); got {value!r} ({type(value).__name__}). "
+                "Convert on purpose if you mean it, e.g. int(round(value))."
+            )
+        if not 0 <= int(value) < num_classes:
+            raise ValueError(f"class_index {int(value)} is out of range: valid classes are {valid}.")
+        return int(value)
+
+    if isinstance(class_index, (list, tuple, np.ndarray)):
+        values = np.asarray(class_index, dtype=object).reshape(-1) if not isinstance(class_index, np.ndarray) \
+            else class_index
+        if isinstance(values, np.ndarray) and values.ndim != 1:
+            raise ValueError(f"class_index must be one class or one per image ({n}); got shape {values.shape}.")
+        if len(values) != n:
+            raise ValueError(f"class_index must be one class or one per image ({n}); got {len(values)} values.")
+        items = [v.item() if isinstance(v, np.generic) and not isinstance(v, (np.floating, np.bool_)) else v
+                 for v in values]
+        return np.asarray([one(v) for v in items], dtype=np.int32)
+    return np.full(n, one(class_index), dtype=np.int32)
+
+
+# ---------------------------------------------------------------------- registry
+_REGISTRY: dict[str, type["Explainer"]] = {}
+
+
+def list_methods() -> list[str]:
+    """The registered explanation methods' names, as :func:`explain` accepts them.
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    return sorted(_REGISTRY)
+
+
+def method_class(method: "str | type[Explainer]") -> type["Explainer"]:
+    """The :class:`Explainer` subclass registered as ``method`` (a name or the class itself).
+
+    Names are case-insensitive and ``-`` counts as ``_`` (``"Grad-CAM"`` is ``"grad_cam"``); a
+    class's ``aliases`` are accepted too.
+
+    Raises:
+        ValueError: an unknown name; the message lists the registered ones.
+    """
+    if isinstance(method, type) and issubclass(method, Explainer):
+        return method
+    if isinstance(method, str):
+        key = method.strip().lower().replace("-", "_").replace(" ", "_")
+        if key in _REGISTRY:
+            return _REGISTRY[key]
+        for cls in _REGISTRY.values():
+            if key in cls.aliases:
+                return cls
+    raise ValueError(f"Unknown explanation method {method!r}. Registered methods: {', '.join(list_methods())}.")
+
+
+# ---------------------------------------------------------------------- the base class
+class Explainer:
+    """The base of every explanation method: checks, score, batching, post-processing, result.
+
+    A subclass sets :attr:`name` (which registers it), :attr:`title`, :attr:`reference` and
+    :attr:`uses_layer`, and implements :meth:`attribute`. Methods that need extra forward
+    passes (Score-CAM, occlusion) run them inside :meth:`attribute` with :meth:`scores_of`;
+    methods without a layer (saliency) set ``uses_layer = False`` and return maps at the
+    input's resolution.
+
+    Args:
+        model: a built, single-input Functional or Sequential Keras classifier.
+        layer: the layer to explain (name or ``"outer/inner"`` path); ``None``: the last real
+            spatial map before the head (:func:`helpers.layers.default_explanation_layer`).
+            Ignored by methods without a layer.
+        pre_softmax: explain the class score before the final softmax/sigmoid (the logit; the
+            default). ``False`` explains the probability, whose gradient vanishes when the model
+            is confident.
+        output: for a model with several outputs, which one to explain (index or layer name).
+
+    Taught in: ``03_class_activation_maps``.
+    """
+
+    name: str = ""
+    """Registry key (``"grad_cam"``); a subclass that sets it is registered."""
+    title: str = ""
+    """Display name (``"Grad-CAM"``)."""
+    reference: str = ""
+    """The paper the method comes from."""
+    aliases: tuple[str, ...] = ()
+    """Other accepted names."""
+    uses_layer: bool = True
+    """Whether the method reads one layer's feature maps (and maps come at that layer's resolution)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            _REGISTRY[cls.name] = cls
+
+    def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
+                 output: int | str | None = None):
+        check_model(model, f"explain with {self.title or type(self).__name__}")
+        self._model = weakref.ref(model)  # the explainer must not keep the model alive
+        self.model_name = model.name
+        self.output = choose_output(model, output)
+        self.pre_softmax = bool(pre_softmax)
+        self.input_shape = input_shape(model)
+        if self.uses_layer:
+            self.layer = (resolve_layer_path(model, layer) if layer is not None
+                          else default_explanation_layer(model, self.output))
+        else:
+            self.layer = None
+        self.extractor = intermediate_model(model, [self.layer] if self.layer else [], pre_softmax=self.pre_softmax,
+                                            output=self.output)
+        score_shape = tuple(self.extractor.outputs[-1].shape)
+        if len(score_shape) != 2:
+            raise ValueError(
+                f"Model {model.name!r} outputs shape {score_shape}, not class scores (N, classes): an explanation "
+                "needs one score per class. Add a classifier head (e.g. GlobalAveragePooling2D + Dense) or choose "
+                "another output with output=."
+            )
+        if self.layer is not None:
+            feature_shape = tuple(self.extractor.outputs[0].shape)
+            if len(feature_shape) != 4:
+                raise ValueError(
+                    f"Layer {self.layer!r} outputs shape {feature_shape}, not a spatial (h, w, C) map. Explain a "
+                    f"convolutional layer, e.g. {default_explanation_layer(model, self.output)!r}."
+                )
+        self.binary = score_shape[-1] == 1
+        self.num_classes = 2 if self.binary else int(score_shape[-1])
+        self.class_names = class_names_of(model, self.num_classes)
+        self._functions: dict = {}
+        self._geometry: dict = {}
+
+    @property
+    def model(self) -> keras.Model:
+        """The explained model (held weakly; an error once the user has deleted it)."""
+        model = self._model()
+        if model is None:
+            raise ReferenceError(f"Model {self.model_name!r} was deleted; build a new explainer for the model you use.")
+        return model
+
+    # ------------------------------------------------------------------ the method's part
+    def attribute(self, images: tf.Tensor, requested: tf.Tensor) -> dict:
+        """The method's signed maps for one batch (graph code, runs inside ``tf.function``).
+
+        Args:
+            images: ``(N, H, W, C)`` float32 images.
+            requested: ``(N,)`` int32 classes, ``-1`` for each image's top class.
+
+        Returns:
+            A dict with ``"maps"`` (``(N, h, w)`` at the layer's resolution, or ``(N, H, W)``
+            for methods without a layer), ``"class_indices"`` (``(N,)`` int32, the classes
+            explained), ``"scores"`` (``(N, classes)``) and optionally ``"weights"``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement attribute().")
+
+    # ------------------------------------------------------------------ helpers for methods
+    def scores_of(self, outputs: tf.Tensor) -> tf.Tensor:
+        """Class scores ``(N, num_classes)`` from the model's output; a one-unit output becomes two columns."""
+        if not self.binary:
+            return outputs
+        if self.pre_softmax:
+            return tf.concat([-outputs, outputs], axis=-1)  # class 0 is explained by -logit
+        return tf.concat([1.0 - outputs, outputs], axis=-1)
+
+    @staticmethod
+    def choose_classes(scores: tf.Tensor, requested: tf.Tensor) -> tf.Tensor:
+        """``requested`` with each ``-1`` replaced by the image's top class."""
+        top = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        return tf.where(requested < 0, top, requested)
+
+    def forward(self, images: tf.Tensor, requested: tf.Tensor, gradients: bool = False) -> dict:
+        """One forward pass (and, with ``gradients``, the backward from each class score to the layer).
+
+        Returns:
+            ``{"activations", "gradients", "scores", "class_indices", "target"}``; ``activations``
+            and ``gradients`` are ``None`` for methods without a layer (``gradients`` is then
+            taken with respect to the images).
+        """
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(images)  # records the whole graph, so frozen models work too
+            outputs = self.extractor(images, training=False)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            activations = outputs[0] if self.layer is not None else None
+            scores = self.scores_of(outputs[-1])
+            class_indices = self.choose_classes(scores, requested)
+            target = tf.gather(scores, class_indices, axis=1, batch_dims=1)
+        grads = None
+        if gradients:  # only the backward from the score to the layer (or input) is built
+            source = activations if activations is not None else images
+            grads = tape.gradient(target, source, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return {"activations": activations, "gradients": grads, "scores": scores,
+                "class_indices": class_indices, "target": target}
+
+    # ------------------------------------------------------------------ the shared pipeline
+    def _pipeline(self, images, requested, geometry, upsample: bool, relu: bool, aligned: bool):
+        result = self.attribute(images, requested)
+        raw = result["maps"]
+        maps = tf.nn.relu(raw) if relu else raw
+        if upsample and self.uses_layer:
+            size = tf.shape(images)[1:3]  # (height, width) of the input: never swapped
+            if aligned:
+                maps = _aligned_resize(maps, size, geometry[0], geometry[1], geometry[2])
+            else:
+                maps = tf.image.resize(maps[..., None], size, method="bilinear")[..., 0]
+        magnitude = tf.reduce_max(tf.abs(raw), axis=[1, 2])
+        evidence = tf.reduce_max(maps if relu else tf.abs(maps), axis=[1, 2])
+        empty = tf.logical_or(evidence <= 0.0, evidence <= EMPTY_RELATIVE * magnitude)
+        peak = tf.reduce_max(tf.abs(maps), axis=[1, 2], keepdims=True)
+        # divide_no_nan: scale-free (a map scaled by 1e-9 normalizes to the same heatmap), never NaN.
+        heatmaps = tf.math.divide_no_nan(maps, peak)
+        heatmaps = tf.where(empty[:, None, None], tf.zeros_like(heatmaps), heatmaps)
+        weights = result.get("weights")
+        if weights is None:
+            weights = tf.zeros((tf.shape(images)[0], 0), images.dtype)
+        return heatmaps, raw, weights, result["class_indices"], result["scores"], empty
+
+    def _function(self, upsample: bool, relu: bool, aligned: bool):
+        key = (bool(upsample), bool(relu), bool(aligned))
+        if key not in self._functions:
+            spec = (tf.TensorSpec((None, *self.input_shape[:2], 3 if self.input_shape[2] is None
+                                   else self.input_shape[2]), tf.float32),
+                    tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32))
+            # A partial of a bound method: TensorFlow counts traces per code object, and every
+            # explainer traces once, which would otherwise trip its "frequent retracing" warning.
+            self._functions[key] = tf.function(
+                functools.partial(self._pipeline, upsample=key[0], relu=key[1], aligned=key[2]),
+                input_signature=spec, reduce_retracing=True,
+            )
+        return self._functions[key]
+
+    @property
+    def field(self):
+        """The layer's receptive field at the model's own input size (``None``: unknown or unfixed size)."""
+        height, width = self.input_shape[:2]
+        return self.field_for(height, width) if self.layer and height and width else None
+
+    def field_for(self, height: int, width: int):
+        """The layer's receptive field for ``height × width`` inputs, or ``None`` where it is unknown (branches).
+
+        ``same`` padding makes the offset depend on the input size, so it is computed per size.
+        """
+        key = (height, width)
+        if key not in self._geometry:
+            try:
+                field = receptive_field(self.model, self.layer, (height, width))
+            except (ValueError, TypeError, AttributeError):
+                field = None
+            self._geometry[key] = field if field is not None and field.jump >= 1 else None
+        return self._geometry[key]
+
+    def explain(self, images, class_index=None, upsample: bool = True, relu: bool = True,
+                batch_size: int = 64, progress: bool = False, align: bool = True) -> Explanation:
+        """Run the method on a batch and return every intermediate result (see :class:`Explanation`).
+
+        Args:
+            images: one image ``(H, W, 3)`` or a batch ``(N, H, W, 3)`` in 0..255 (see
+                :func:`check_images`).
+            class_index: ``None`` (each image's top class), an int or class name, or one per image.
+            upsample: resize the maps to the input's ``(H, W)``; otherwise keep the layer's ``(h, w)``.
+            relu: keep only positive evidence (``[0, 1]``); ``False`` keeps the sign (``[-1, 1]``).
+            batch_size: images per compiled call.
+            progress: show a progress bar over the batches.
+            align: upsample along the receptive fields when the layer's geometry is known
+                (computed for the actual input size); ``False`` stretches the map over the image.
+
+        Returns:
+            An :class:`Explanation` (batch axis kept even for one image).
+
+        Warns:
+            EmptyHeatmapWarning: a map has no positive evidence; it is all zeros.
+        """
+        batch, _ = check_images(images, self.extractor, model_name=self.model_name)
+        requested = check_class_index(class_index, len(batch), self.num_classes, self.class_names)
+        batch_size = check_batch_size(batch_size)
+        field = self.field_for(*batch.shape[1:3]) if (self.uses_layer and upsample and align) else None
+        geometry = tf.constant([field.start, field.start_col, field.jump] if field else [0.0, 0.0, 1.0], tf.float32)
+        function = self._function(upsample, relu, field is not None)
+        parts = [function(tf.constant(batch[s]), tf.constant(requested[s]), geometry)
+                 for s in batch_slices(len(batch), batch_size, progress, f"{self.title or self.name} ({self.layer})")]
+        heatmaps, raw, weights, classes, scores, empty = (
+            np.concatenate([np.asarray(part[i]) for part in parts]) for i in range(6))
+        if np.any(empty):
+            which = np.flatnonzero(empty).tolist()
+            where = f" at layer {self.layer!r}" if self.layer else ""
+            advice = ("The probabilities saturate: explain the logits (pre_softmax=True)." if not self.pre_softmax
+                      else "Try another class, another layer, or relu=False to see the negative evidence.")
+            warnings.warn(
+                f"{self.title or self.name}: no positive evidence for the explained class in image(s) {which[:10]}"
+                f"{' …' if len(which) > 10 else ''}{where}; those heatmaps are all zeros. {advice}",
+                EmptyHeatmapWarning, stacklevel=3,
+            )
+        return Explanation(heatmaps=heatmaps, raw=raw, class_indices=classes.astype(int), scores=scores,
+                           layer=self.layer, method=self.name, weights=weights if weights.shape[-1] else None,
+                           empty=empty)
+
+    def __call__(self, images, class_index=None, upsample: bool = True, relu: bool = True,
+                 batch_size: int = 64, progress: bool = False, align: bool = True) -> np.ndarray:
+        """Heatmaps only: ``(H, W)`` for one image, ``(N, H, W)`` for a batch (see :meth:`explain`)."""
+        single = not isinstance(images, (list, tuple)) and np.ndim(images) in (2, 3)
+        result = self.explain(images, class_index, upsample=upsample, relu=relu, batch_size=batch_size,
+                              progress=progress, align=align)
+        return result.heatmaps[0] if single else result.heatmaps
+
+    def __repr__(self) -> str:
+        layer = f", layer={self.layer!r}" if self.layer else ""
+        return f"{type(self).__name__}(model={self.model_name!r}{layer}, pre_softmax={self.pre_softmax})"
+
+
+def _aligned_resize(maps: tf.Tensor, size: tf.Tensor, start_row, start_col, jump) -> tf.Tensor:
+    """Bilinear upsampling of ``(N, h, w)`` maps that puts position ``i`` at pixel ``start + jump·i``.
+
+    Pixels beyond the first or last position's centre take that position's value (as
+    ``tf.image.resize`` does at the borders). Separable: one gather per axis.
+    """
+    def axis(positions, pixels, start):
+        u = (tf.range(pixels, dtype=maps.dtype) - start) / jump
+        u = tf.clip_by_value(u, 0.0, tf.cast(positions - 1, maps.dtype))
+        low = tf.floor(u)
+        weight = u - low
+        low = tf.cast(low, tf.int32)
+        return low, tf.minimum(low + 1, positions - 1), weight
+
+    shape = tf.shape(maps)
+    r0, r1, rw = axis(shape[1], size[0], start_row)
+    c0, c1, cw = axis(shape[2], size[1], start_col)
+    rows = tf.gather(maps, r0, axis=1) * (1.0 - rw)[None, :, None] + tf.gather(maps, r1, axis=1) * rw[None, :, None]
+    return tf.gather(rows, c0, axis=2) * (1.0 - cw)[None, None, :] + tf.gather(rows, c1, axis=2) * cw[None, None, :]
+
+
+# ---------------------------------------------------------------------- function API
+def _constructor_options(cls: type[Explainer]) -> set[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" in klass.__dict__:
+            names |= {p for p in inspect.signature(klass.__init__).parameters if p not in ("self", "model", "kwargs")}
+    return names
+
+
+def get_explainer(model: keras.Model, method: str | type[Explainer] = "grad_cam", layer: str | None = None,
+                  **options) -> Explainer:
+    """A reusable explainer for ``model``, cached per model, method, layer and options.
+
+    The cache is dropped with the model, and the explainers in it never keep the model alive.
+
+    Args:
+        model: the Keras model.
+        method: a registered name (see :func:`list_methods`) or an :class:`Explainer` subclass.
+        layer: layer path or ``None`` for the method's default.
+        **options: the method's own options (e.g. ``pre_softmax=False``, ``output=1``).
+
+    Raises:
+        ValueError: an unknown method or option (the message lists the valid ones).
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    cls = method_class(method)
+    unknown = set(options) - _constructor_options(cls)
+    if unknown:
+        raise ValueError(
+            f"Unknown option(s) {sorted(unknown)} for method {cls.name!r}; its options are "
+            f"{sorted(_constructor_options(cls) - {'layer'})} (and {list(CALL_OPTIONS)} when explaining)."
+        )
+    check_model(model, f"explain with {cls.title or cls.__name__}")
+    cache = model_cache(model, "explainers")
+    if layer is not None and cls.uses_layer:
+        layer = resolve_layer_path(model, layer)
+    elif cls.uses_layer:  # the default layer, found once per model and output
+        default_key = ("default layer", options.get("output"))
+        if default_key not in cache:
+            cache[default_key] = default_explanation_layer(model, choose_output(model, options.get("output")))
+        layer = cache[default_key]
+    else:
+        layer = None
+    try:
+        key = (cls, layer, tuple(sorted(options.items())))
+        hash(key)
+    except TypeError:  # an unhashable option (an array): build it fresh
+        return cls(model, layer, **options)
+    if key not in cache:
+        cache[key] = cls(model, layer, **options)
+    return cache[key]
+
+
+def explain(model: keras.Model, images, method: str | type[Explainer] = "grad_cam", class_index=None,
+            layer: str | None = None, upsample: bool = True, **options) -> np.ndarray:
+    """Explain ``images`` with any registered method: the one entry point for every method.
+
+    Args:
+        model: a built Functional or Sequential Keras classifier.
+        images: one image ``(H, W, 3)`` or a batch ``(N, H, W, 3)`` in 0..255.
+        method: a registered name (:func:`list_methods`), e.g. ``"grad_cam"`` or ``"cam"``.
+        class_index: ``None`` (each image's top class), an int or class name, or one per image.
+        layer: the layer to explain; ``None``: the method's default.
+        upsample: maps at the input's ``(H, W)`` (``True``) or at the layer's own resolution.
+        **options: ``relu``, ``align``, ``batch_size``, ``progress`` (see :meth:`Explainer.explain`)
+            and the method's own options (``pre_softmax``, ``output``, ...).
+
+    Returns:
+        float32 ``(H, W)`` for one image or ``(N, H, W)`` for a batch, in ``[0, 1]``.
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    call = {k: options.pop(k) for k in CALL_OPTIONS if k in options}
+    return get_explainer(model, method, layer, **options)(images, class_index, upsample=upsample, **call)
