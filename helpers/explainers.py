@@ -190,6 +190,9 @@ def check_images(images, model: keras.Model | None = None, what: str = "image",
     """
     array = _as_array(images, what)
     hint = channels_first_hint(array.shape)
+    if not hint and array.ndim in (3, 4) and array.shape[-1] not in (1, 3, 4) and array.shape[-1] <= 16:
+        hint = (f" Its last axis holds {array.shape[-1]} channels: images have 3 (RGB), 1 (grey) or 4 (RGBA); keep "
+                "three, e.g. image[..., :3].")
     if hint or array.ndim not in (2, 3, 4) or (array.ndim >= 3 and array.shape[-1] not in (1, 3, 4)):
         raise ValueError(
             f"Expected one {what} (H, W, 3), (H, W) or (H, W, 1) greyscale, (H, W, 4) RGBA, or a batch "
@@ -485,8 +488,11 @@ class Explainer:
         """
         key = (height, width)
         if key not in self._geometry:
+            model, layer = self._model(), self.layer
+            if model is None:  # the user deleted the model: the extractor has the same layers, flattened
+                model, layer = self.extractor, self.layer.rsplit("/", 1)[-1]
             try:
-                field = receptive_field(self.model, self.layer, (height, width))
+                field = receptive_field(model, layer, (height, width))
             except (ValueError, TypeError, AttributeError):
                 field = None
             self._geometry[key] = field if field is not None and field.jump >= 1 else None
