@@ -12,8 +12,8 @@ The flat namespace is built from each module's ``__all__``:
 * ``activations`` (chapter 1), ``filters`` (chapter 2), ``plotting``.
 """
 
-from helpers._backend import EPSILON, keras, tf
-from helpers import activations, cams, data, evaluation, explainers, filters, layers, models, plotting
+from helpers._backend import EPSILON, keras, tf  # noqa: F401
+from helpers import activations, cams, data, evaluation, explainers, filters, layers, models, plotting  # noqa: F401
 
 from helpers.data import *  # noqa: F401,F403
 from helpers.models import *  # noqa: F401,F403

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from typing import Callable, Sequence
 
 import numpy as np
@@ -42,7 +41,7 @@ from helpers.layers import (
 )
 
 __all__ = [
-    "FEATURE_MAP_TYPES", "feature_map_layers", "activation_extractor", "feature_maps",
+    "FEATURE_MAP_TYPES", "feature_map_layers", "resolve_feature_layers", "activation_extractor", "feature_maps",
     "summarize_activations", "sparsity", "map_to_input", "PROBE_FILTERS", "PROBE_KINDS", "probe_responses",
     "channel_detectors", "best_detectors", "LinearDecoder", "fit_decoders", "linear_probe", "layer_table",
 ]
@@ -72,8 +71,16 @@ def feature_map_layers(model: keras.Model) -> list[str]:
             if isinstance(layer, FEATURE_MAP_TYPES) and path in shapes and is_spatial(shapes[path])]
 
 
-def _resolve(model: keras.Model, layers: str | Sequence[str] | None) -> tuple[list[str], list[str]]:
-    """(keys as the caller named them, full paths), in model order, checked to be spatial."""
+def resolve_feature_layers(model: keras.Model, layers: str | Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """``(names as the caller gave them, full paths)``, in model order, each checked to output a feature map.
+
+    ``None`` means every convolution and pooling layer (:func:`feature_map_layers`).
+
+    Raises:
+        ValueError: an unknown or non-spatial layer; the message lists the feature-map layers.
+
+    Taught in: ``01_intermediate_activations``.
+    """
     if layers is None:
         paths = feature_map_layers(model)
         if not paths:
@@ -167,7 +174,7 @@ def feature_maps(model: keras.Model, image, layers: str | Sequence[str] | None =
 
     Taught in: ``01_intermediate_activations``.
     """
-    keys, paths = _resolve(model, layers)
+    keys, paths = resolve_feature_layers(model, layers)
     batch, single = check_images(image, model)
     run = activation_extractor(model, paths)
     chunks: list[list[np.ndarray]] = [[] for _ in paths]
@@ -192,7 +199,7 @@ def summarize_activations(model: keras.Model, images, layers: str | Sequence[str
 
     Taught in: ``01_intermediate_activations``.
     """
-    keys, paths = _resolve(model, layers)
+    keys, paths = resolve_feature_layers(model, layers)
     batch, _ = check_images(images, model)
     run = activation_extractor(model, paths)
     per_model = model_cache(model, "activations")
@@ -521,7 +528,7 @@ def fit_decoders(model: keras.Model, images: np.ndarray, layers: str | Sequence[
 
     Taught in: ``01_intermediate_activations``.
     """
-    keys, paths = _resolve(model, layers)
+    keys, paths = resolve_feature_layers(model, layers)
     batch, _ = check_images(images, model)
     if batch.shape[0] < 2:
         raise ValueError("fit_decoders needs at least two images (one to fit, one to test).")

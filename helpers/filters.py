@@ -48,7 +48,7 @@ from helpers.layers import (
 )
 
 __all__ = [
-    "METHODS", "DEFAULT_STEP_SIZE", "filter_loss", "normalize_gradient", "grey_noise_images",
+    "METHODS", "DEFAULT_STEP_SIZE", "compiled_ascent", "filter_loss", "normalize_gradient", "grey_noise_images",
     "deprocess_image", "feature_extractor", "Robustness", "colour_correlation_sqrt", "FilterVisualization",
     "filter_ascent", "visualize_filters", "randomized_copy", "spectral_statistics", "pattern_statistics",
     "transformed_activations",
@@ -435,9 +435,13 @@ def _selected_channels_objective(model: keras.Model, path: str, size: tuple[int,
     return objective
 
 
-def _compiled(model: keras.Model, path: str, size: tuple[int, int], method: str, border: int,
-              pre_activation: bool, robustness: Robustness, jitter: int, decay: float,
-              selective: bool = True) -> _Compiled:
+def compiled_ascent(model: keras.Model, path: str, size: tuple[int, int], method: str, border: int,
+                    pre_activation: bool, robustness: Robustness, jitter: int, decay: float,
+                    selective: bool = True) -> _Compiled:
+    """The traced ascent functions for one (model, layer, size, method, ...) configuration, cached per model.
+
+    Used by :func:`filter_ascent` and by the benchmarks, which time one step of it.
+    """
     cache = model_cache(model, "filters")
     key = ("compiled", path, size, method, border, pre_activation, robustness, jitter, decay, selective)
     if key not in cache:
@@ -539,7 +543,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
     # Computing only the requested channels of the layer pays when a batch asks for fewer
     # filters than the layer has (see _selected_channels_objective).
     selective = min(batch_size, len(filters)) < int(target.kernel.shape[-1])
-    fns = _compiled(model, path, size, method, int(border), bool(pre_activation), robustness,
+    fns = compiled_ascent(model, path, size, method, int(border), bool(pre_activation), robustness,
                     jitter, float(fourier_decay), selective)
     fns.generator.reset_from_seed(seed)
 

@@ -109,7 +109,10 @@ def input_shape(model: keras.Model) -> tuple[int, ...]:
 
 
 def _sublayers(model: keras.Model) -> list[keras.layers.Layer]:
-    return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    """The model's layers in order; for a Functional model also its bare operations (``x + y`` is ``add``)."""
+    operations = model.operations if not isinstance(model, keras.Sequential) and hasattr(model, "operations") \
+        else model.layers
+    return [layer for layer in operations if not isinstance(layer, keras.layers.InputLayer)]
 
 
 def iter_layers(model: keras.Model, prefix: str = "") -> Iterable[tuple[str, keras.layers.Layer]]:

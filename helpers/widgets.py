@@ -244,12 +244,12 @@ class ActivationExplorer:
         import ipywidgets as widgets
         from matplotlib.figure import Figure
 
-        from helpers.activations import _resolve, receptive_field
+        from helpers.activations import receptive_field, resolve_feature_layers
         from helpers.layers import input_shape
 
         self._time = time.perf_counter
         self.model = model
-        self.layers, _ = _resolve(model, layers)
+        self.layers, _ = resolve_feature_layers(model, layers)
         self.fields = {}
         for name in self.layers:
             try:

@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
+import helpers
 from helpers import cams
-from helpers._backend import keras
+from helpers._backend import keras, tf
 from helpers.cams import CAM, GradCAM, cam, grad_cam
 from helpers.evaluation import center_baseline, heatmap_centroids, heatmap_peaks, mass_inside, pointing_game
 from helpers.explainers import EmptyHeatmapWarning, get_explainer
@@ -445,3 +446,57 @@ def test_stretched_maps_drift_by_a_measurable_centroid_shift():
     objects = heatmap_centroids(images[..., 0] > 0)
     assert np.abs(aligned - objects).max() <= 1.0
     assert (stretched - objects)[0].min() >= 3.0   # towards the bottom right
+
+
+# ----------------------------------------------------------------------------- foreign architectures
+FOREIGN = {
+    "ResNet50": lambda: keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3), classes=5),
+    "MobileNetV2": lambda: keras.applications.MobileNetV2(weights=None, input_shape=(64, 64, 3), classes=5),
+    "MobileNetV3Small": lambda: keras.applications.MobileNetV3Small(weights=None, input_shape=(64, 64, 3), classes=5),
+    "EfficientNetB0": lambda: keras.applications.EfficientNetB0(weights=None, input_shape=(64, 64, 3), classes=5),
+    "DenseNet121": lambda: keras.applications.DenseNet121(weights=None, input_shape=(64, 64, 3), classes=5),
+    "Xception": lambda: keras.applications.Xception(weights=None, input_shape=(75, 75, 3), classes=5),
+    "ConvNeXtTiny": lambda: keras.applications.ConvNeXtTiny(weights=None, input_shape=(64, 64, 3), classes=5),
+}
+
+
+def _pooling_input(model: keras.Model):
+    """Independently of helpers: the tensor feeding the head's global pooling, and its layer's name."""
+    poolings = [layer for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D)]
+    pooling = poolings[-1]  # the head's; squeeze-and-excitation poolings come earlier
+    tensor = pooling._inbound_nodes[0].input_tensors[0]
+    return tensor._keras_history[0].name, tensor
+
+
+def _reference_grad_cam(model: keras.Model, images: np.ndarray, class_index: int) -> np.ndarray:
+    """Grad-CAM written out with a plain GradientTape on the model's own graph (logits recomputed)."""
+    head = model.layers[-1]
+    features = head._inbound_nodes[0].input_tensors[0]
+    probe = keras.Model(model.inputs, [_pooling_input(model)[1], features])
+    x = tf.constant(images)
+    with tf.GradientTape() as tape:
+        activations, pooled = probe(x, training=False)
+        if isinstance(head, keras.layers.Dense):
+            logits = tf.matmul(pooled, head.kernel) + head.bias  # before the softmax
+        else:  # MobileNetV3: a 1×1 'logits' convolution, Flatten, then a softmax Activation layer
+            assert isinstance(head, keras.layers.Activation)
+            logits = pooled
+        score = logits[:, class_index]
+    grads = tape.gradient(score, activations)
+    weights = tf.reduce_mean(grads, axis=[1, 2])
+    return np.asarray(tf.einsum("nhwc,nc->nhw", activations, weights))
+
+
+@pytest.mark.parametrize("name", sorted(FOREIGN))
+def test_foreign_architectures(name):
+    keras.utils.set_random_seed(0)
+    model = FOREIGN[name]()
+    layer = helpers.default_explanation_layer(model)
+    assert layer == _pooling_input(model)[0], "the default is the last real spatial map before the pooling"
+    size = model.inputs[0].shape[1]
+    images = np.random.default_rng(0).uniform(0, 255, (2, size, size, 3)).astype("float32")
+    ours = helpers.grad_cam(model, images, class_index=3, upsample=False, relu=False)
+    reference = _reference_grad_cam(model, images, 3)
+    assert ours.shape == reference.shape
+    for a, b in zip(ours, reference):
+        assert _corr(a, b) >= 0.99, name

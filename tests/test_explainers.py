@@ -22,7 +22,7 @@ import helpers
 from helpers import explainers
 from helpers._backend import keras, tf
 from helpers.data import ImageRangeWarning
-from helpers.explainers import EmptyHeatmapWarning, Explainer, explain, get_explainer, list_methods
+from helpers.explainers import EmptyHeatmapWarning, explain, get_explainer, list_methods
 
 from conftest import SIZE, _seeded
 

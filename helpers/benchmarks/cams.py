@@ -30,7 +30,7 @@ from helpers._backend import keras, tf
 from helpers.cams import grad_cam
 from helpers.explainers import EmptyHeatmapWarning, get_explainer
 from helpers.data import make_shapes
-from helpers.layers import default_explanation_layer, logits_model
+from helpers.layers import default_explanation_layer
 from helpers.models import BUILDERS, load_model, model_path
 
 TARGETS = {"grad_cam_vs_forward": 1.2, "speedup_vs_tf_keras_vis": 3.0, "batch_vs_loop": 2.0}

@@ -35,7 +35,7 @@ import numpy as np
 from helpers._backend import keras, tf
 from helpers.filters import (
     Robustness,
-    _compiled,
+    compiled_ascent,
     feature_extractor,
     filter_ascent,
     filter_loss,
@@ -129,7 +129,7 @@ def benchmark_model(model: keras.Model, setting: Setting) -> tuple[list[tuple[st
     seeds = grey_noise_images(n, (size, size), seed=0)
     extractor = feature_extractor(model, layer, size)
     forward = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
-    fns = _compiled(model, extractor_path(model, layer), (size, size), "plain", 2, False,
+    fns = compiled_ascent(model, extractor_path(model, layer), (size, size), "plain", 2, False,
                     Robustness(), 1, 1.0)
     targets, step_size = tf.constant(filters), tf.constant(2.0)
 
