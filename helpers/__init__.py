@@ -8,18 +8,21 @@ The flat namespace is built from each module's ``__all__``:
 * ``models`` — the bundled models, ``load_model``, ``decode_predictions``;
 * ``layers`` — find layers in any model, re-trace it, receptive fields, the default layer;
 * ``explainers`` — the core every explanation method runs through: checks, registry, ``explain``;
-* ``cams`` — the CAM family (CAM, Grad-CAM); ``evaluation`` — heatmaps measured against masks;
+* ``cams`` — the CAM family (CAM, Grad-CAM, Grad-CAM++, LayerCAM, Score-CAM, Eigen-CAM);
+* ``attributions`` — pixel attributions (saliency, SmoothGrad, Integrated Gradients, occlusion);
+* ``evaluation`` — heatmaps measured against masks, deletion/insertion, the randomization check;
 * ``activations`` (chapter 1), ``filters`` (chapter 2), ``plotting``.
 """
 
 from helpers._backend import EPSILON, keras, tf  # noqa: F401
-from helpers import activations, cams, data, evaluation, explainers, filters, layers, models, plotting  # noqa: F401
+from helpers import activations, attributions, cams, data, evaluation, explainers, filters, layers, models, plotting  # noqa: F401
 
 from helpers.data import *  # noqa: F401,F403
 from helpers.models import *  # noqa: F401,F403
 from helpers.layers import *  # noqa: F401,F403
 from helpers.explainers import *  # noqa: F401,F403
 from helpers.cams import *  # noqa: F401,F403
+from helpers.attributions import *  # noqa: F401,F403
 from helpers.evaluation import *  # noqa: F401,F403
 from helpers.activations import *  # noqa: F401,F403
 from helpers.filters import *  # noqa: F401,F403

@@ -28,21 +28,32 @@ is a small subclass that implements :meth:`BaseCAM.channel_weights` (step 2):
   respect to each feature map. Works on any architecture; on a GAP→Dense model its weights are
   CAM's divided by the number of positions ``Z = h·w``, so both give the same normalized map.
 
-Grad-CAM++, Score-CAM or LayerCAM fit the same mould: their weights are other functions of the
-activations and gradients (LayerCAM's are per position, which :meth:`channel_weights` allows).
+The methods chapter 4 adds fit the same mould: their weights are other functions of the
+activations and gradients.
 
-Taught in: ``03_class_activation_maps``.
+* :class:`GradCAMPlusPlus` (Chattopadhay et al., 2018): positive gradients weighted by the
+  closed-form ``α`` of the paper (better with several objects of the class).
+* :class:`LayerCAM` (Jiang et al., 2021): per-position weights, the positive gradient at each
+  position; works on early, high-resolution layers too.
+* :class:`ScoreCAM` (Wang et al., 2020): gradient-free; each channel is weighted by the class
+  probability of the image masked by that (upsampled, normalized) channel: ``C`` extra forward
+  passes per image, batched.
+* :class:`EigenCAM` (Muhammad & Yeasin, 2020): the projection of the feature maps on their first
+  principal component: **class-agnostic** (the same map for every class).
+
+Taught in: ``03_class_activation_maps`` and ``04_beyond_grad_cam``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from helpers._backend import keras, tf
+from helpers._backend import EPSILON, keras, tf
 from helpers.explainers import Explainer, Explanation, get_explainer
 from helpers.layers import get_layer, output_layer_path
 
-__all__ = ["BaseCAM", "CAM", "CAMResult", "GradCAM", "cam", "grad_cam"]
+__all__ = ["BaseCAM", "CAM", "CAMResult", "EigenCAM", "GradCAM", "GradCAMPlusPlus", "LayerCAM", "ScoreCAM", "cam",
+           "grad_cam"]
 
 CAMResult = Explanation
 """The result type of the CAM family: :class:`helpers.explainers.Explanation` (``weights`` filled in)."""
@@ -168,6 +179,171 @@ class CAM(BaseCAM):
         if self.binary:
             kernel = tf.concat([-kernel, kernel], axis=0)  # class 0 = negative logit
         return tf.gather(kernel, class_indices)  # w_k^c for each image's class
+
+
+class GradCAMPlusPlus(BaseCAM):
+    """Grad-CAM++ (Chattopadhay et al., 2018): positive gradients weighted by a closed-form ``α``.
+
+    With ``g = ∂y^c/∂A^k_ij`` and the exponential-score assumption of the paper (eq. 19), the
+    weight of channel ``k`` is ``Σ_ij α^k_ij · ReLU(g_ij)`` with
+    ``α^k_ij = g² / (2 g² + Σ_ab A^k_ab · g³)`` (``0`` where ``g = 0``). The authors' code (and
+    tf-keras-vis ``GradcamPlusPlus``) also divides each channel's ``α`` by its sum over positions:
+    ``normalize_alphas=True`` does that.
+
+    Args:
+        model, layer, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
+        normalize_alphas: divide each channel's ``α`` by its spatial sum (the authors' code).
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+
+    name = "grad_cam_pp"
+    title = "Grad-CAM++"
+    reference = ("Chattopadhay et al., 2018, Grad-CAM++: Generalized Gradient-Based Visual Explanations "
+                 "for Deep Convolutional Networks")
+    aliases = ("gradcam++", "grad_cam++", "gradcampp", "grad_cam_plus_plus")
+    needs_gradients = True
+
+    def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
+                 output: int | str | None = None, *, normalize_alphas: bool = False):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+        self.normalize_alphas = bool(normalize_alphas)
+
+    def channel_weights(self, activations, gradients, class_indices):
+        g2 = tf.square(gradients)
+        g3 = g2 * gradients
+        total = tf.reduce_sum(activations, axis=[1, 2], keepdims=True)  # Σ_ab A^k_ab
+        alphas = tf.math.divide_no_nan(g2, 2.0 * g2 + total * g3)
+        if self.normalize_alphas:
+            alphas = tf.math.divide_no_nan(alphas, tf.reduce_sum(alphas, axis=[1, 2], keepdims=True))
+        return tf.reduce_sum(alphas * tf.nn.relu(gradients), axis=[1, 2])
+
+
+class LayerCAM(BaseCAM):
+    """LayerCAM (Jiang et al., 2021): each position weighted by its own positive gradient.
+
+    ``map_ij = Σ_k ReLU(∂y^c/∂A^k_ij) · A^k_ij``: no spatial averaging, so fine detail survives
+    and early, high-resolution layers give usable maps (where Grad-CAM's one weight per channel
+    washes out).
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+
+    name = "layer_cam"
+    title = "LayerCAM"
+    reference = ("Jiang et al., 2021, LayerCAM: Exploring Hierarchical Class Activation Maps for "
+                 "Localization")
+    aliases = ("layercam",)
+    needs_gradients = True
+
+    def channel_weights(self, activations, gradients, class_indices):
+        return tf.nn.relu(gradients)  # (N, h, w, C): one weight per position and channel
+
+
+class EigenCAM(BaseCAM):
+    """Eigen-CAM (Muhammad & Yeasin, 2020): the feature maps projected on their first principal component.
+
+    The ``(h·w, C)`` matrix of activations is decomposed (SVD, not centred, as in the paper) and
+    each position is projected on the first right singular vector, whose sign is chosen so
+    the projection sums to a positive number. **Class-agnostic**: it shows what the layer
+    finds most salient, whatever class is asked for (the class is only recorded).
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+
+    name = "eigen_cam"
+    title = "Eigen-CAM"
+    reference = ("Muhammad & Yeasin, 2020, Eigen-CAM: Class Activation Map using Principal Components")
+    aliases = ("eigencam",)
+    needs_gradients = False
+    class_agnostic = True
+    gradient_passes = False
+
+    def channel_weights(self, activations, gradients, class_indices):
+        shape = tf.shape(activations)
+        matrix = tf.reshape(activations, [shape[0], shape[1] * shape[2], shape[3]])
+        _, _, v = tf.linalg.svd(matrix, full_matrices=False)  # v: (N, C, C), columns = right vectors
+        first = v[:, :, 0]
+        projection = tf.einsum("npc,nc->np", matrix, first)
+        sign = tf.where(tf.reduce_sum(projection, axis=1, keepdims=True) < 0.0, -1.0, 1.0)
+        return first * sign
+
+
+class ScoreCAM(BaseCAM):
+    """Score-CAM (Wang et al., 2020): each channel weighted by the class probability of the image it masks.
+
+    For each channel ``k``: upsample ``A^k`` to the image (bilinear), scale it to ``[0, 1]``
+    (min-max, + epsilon), multiply the image by it and run the model: the weight is the class's
+    probability on that masked image (softmax over classes, as in the authors' code and
+    tf-keras-vis ``Scorecam``). Gradient-free, ``C`` extra forward passes per image, run in
+    chunks of ``chunk`` masked images; ``max_channels`` keeps only the channels of highest
+    variance (the "Faster Score-CAM" of tf-keras-vis: cheaper, approximate).
+
+    Args:
+        model, layer, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
+        chunk: masked images per forward pass.
+        max_channels: use only this many channels (highest spatial variance); ``None``: all.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+
+    name = "score_cam"
+    title = "Score-CAM"
+    reference = ("Wang et al., 2020, Score-CAM: Score-Weighted Visual Explanations for Convolutional "
+                 "Neural Networks")
+    aliases = ("scorecam",)
+    needs_gradients = False
+    gradient_passes = False
+
+    def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
+                 output: int | str | None = None, *, chunk: int = 64, max_channels: int | None = None):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+        if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+            raise ValueError(f"chunk must be a positive integer (masked images per pass); got {chunk!r}.")
+        channels = int(self.extractor.outputs[0].shape[-1])
+        if max_channels is not None and (isinstance(max_channels, bool) or not isinstance(max_channels, (int, np.integer))
+                                         or max_channels < 1):
+            raise ValueError(f"max_channels must be a positive integer or None; got {max_channels!r}.")
+        self.chunk = int(chunk)
+        self.channels = channels if max_channels is None else min(int(max_channels), channels)
+
+    def passes(self, height: int, width: int) -> int:
+        return self.channels + 1
+
+    def probabilities(self, scores: tf.Tensor) -> tf.Tensor:
+        """Class probabilities from :meth:`scores_of`'s scores (logits, or probabilities already)."""
+        if not self.pre_softmax:
+            return scores
+        if self.binary:  # [-z, z] -> [1 - p, p]
+            return tf.nn.sigmoid(scores)
+        return tf.nn.softmax(scores, axis=-1)
+
+    def attribute(self, images, requested):
+        forward = self.forward(images, requested)
+        activations, classes = forward["activations"], forward["class_indices"]
+        n, size = tf.shape(images)[0], tf.shape(images)[1:3]
+        if self.channels < activations.shape[-1]:  # keep the channels of highest variance
+            variance = tf.math.reduce_variance(activations, axis=[1, 2])
+            keep = tf.math.top_k(variance, k=self.channels).indices  # (N, K)
+            activations = tf.gather(activations, keep, axis=3, batch_dims=1)
+        masks = tf.image.resize(activations, size, method="bilinear")  # (N, H, W, K)
+        low = tf.reduce_min(masks, axis=[1, 2], keepdims=True)
+        high = tf.reduce_max(masks, axis=[1, 2], keepdims=True)
+        masks = (masks - low) / (high - low + EPSILON)
+        weights = []
+        for start in range(0, self.channels, self.chunk):  # static: one forward per chunk of channels
+            part = tf.transpose(masks[..., start:start + self.chunk], [0, 3, 1, 2])  # (N, k, H, W)
+            k = tf.shape(part)[1]
+            masked = images[:, None] * part[..., None]  # (N, k, H, W, C)
+            masked = tf.reshape(masked, tf.concat([[n * k], tf.shape(images)[1:]], axis=0))
+            outputs = self.extractor(masked, training=False)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            probabilities = self.probabilities(self.scores_of(outputs[-1]))
+            probabilities = tf.reshape(probabilities, [n, k, self.num_classes])
+            weights.append(tf.gather(probabilities, classes, axis=2, batch_dims=1))  # (N, k)
+        weights = tf.concat(weights, axis=1)
+        maps = tf.einsum("nhwc,nc->nhw", activations, weights)
+        return {"maps": maps, "class_indices": classes, "scores": forward["scores"], "weights": weights}
 
 
 def cam(model: keras.Model, image, class_index=None, upsample: bool = True, layer: str | None = None,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import time
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ from helpers.models import class_names_of
 
 __all__ = [
     "EmptyHeatmapWarning", "Explanation", "Explainer", "batch_slices", "check_batch_size", "check_class_index",
-    "check_images", "explain", "get_explainer", "list_methods", "method_class",
+    "check_images", "estimate_cost", "explain", "get_explainer", "list_methods", "method_class",
 ]
 
 EMPTY_RELATIVE = 1e-6
@@ -63,6 +64,9 @@ map's emptiness never depends on the scale of the scores."""
 
 CALL_OPTIONS = ("relu", "align", "batch_size", "progress")
 """Options of :meth:`Explainer.explain`; every other option of :func:`explain` configures the method."""
+
+LONG_WORK_PASSES = 2000
+"""``progress=None`` (the default) shows a progress bar when a call costs more model passes than this."""
 
 
 class EmptyHeatmapWarning(UserWarning):
@@ -336,6 +340,23 @@ class Explainer:
     """Other accepted names."""
     uses_layer: bool = True
     """Whether the method reads one layer's feature maps (and maps come at that layer's resolution)."""
+    class_agnostic: bool = False
+    """The map does not depend on the explained class (Eigen-CAM): the same map for every class."""
+    magnitude: bool = False
+    """The map is a magnitude (``|gradient|``: saliency, SmoothGrad). On a one-unit sigmoid model,
+    whose two classes' scores are ``-z`` and ``z``, both classes then give the same map."""
+    gradient_passes: bool = True
+    """Whether the method's passes include a backward pass (for :func:`estimate_cost`)."""
+
+    def passes(self, height: int, width: int) -> int:
+        """Model passes per image for ``height × width`` inputs (1 for one-pass methods).
+
+        Many-pass methods (Score-CAM, SmoothGrad, Integrated Gradients, occlusion) override it;
+        :meth:`explain` then runs ``max(1, batch_size // passes)`` images per compiled call, so
+        ``batch_size`` bounds the passes (and memory) of one call, and :func:`estimate_cost`
+        tells the cost before it is paid.
+        """
+        return 1
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -499,7 +520,7 @@ class Explainer:
         return self._geometry[key]
 
     def explain(self, images, class_index=None, upsample: bool = True, relu: bool = True,
-                batch_size: int = 64, progress: bool = False, align: bool = True) -> Explanation:
+                batch_size: int = 64, progress: bool | None = None, align: bool = True) -> Explanation:
         """Run the method on a batch and return every intermediate result (see :class:`Explanation`).
 
         Args:
@@ -508,8 +529,11 @@ class Explainer:
             class_index: ``None`` (each image's top class), an int or class name, or one per image.
             upsample: resize the maps to the input's ``(H, W)``; otherwise keep the layer's ``(h, w)``.
             relu: keep only positive evidence (``[0, 1]``); ``False`` keeps the sign (``[-1, 1]``).
-            batch_size: images per compiled call.
-            progress: show a progress bar over the batches.
+            batch_size: model passes per compiled call: images per call for one-pass methods;
+                a method with ``P`` passes per image (:meth:`passes`) runs ``max(1, batch_size // P)``
+                images per call.
+            progress: show a progress bar over the batches; ``None`` (default): only on long work
+                (more than :data:`LONG_WORK_PASSES` model passes in all).
             align: upsample along the receptive fields when the layer's geometry is known
                 (computed for the actual input size); ``False`` stretches the map over the image.
 
@@ -522,11 +546,16 @@ class Explainer:
         batch, _ = check_images(images, self.extractor, model_name=self.model_name)
         requested = check_class_index(class_index, len(batch), self.num_classes, self.class_names)
         batch_size = check_batch_size(batch_size)
+        passes = max(1, int(self.passes(*batch.shape[1:3])))
+        if progress is None:
+            progress = passes * len(batch) > LONG_WORK_PASSES
+        images_per_call = max(1, batch_size // passes)
         field = self.field_for(*batch.shape[1:3]) if (self.uses_layer and upsample and align) else None
         geometry = tf.constant([field.start, field.start_col, field.jump] if field else [0.0, 0.0, 1.0], tf.float32)
         function = self._function(upsample, relu, field is not None)
         parts = [function(tf.constant(batch[s]), tf.constant(requested[s]), geometry)
-                 for s in batch_slices(len(batch), batch_size, progress, f"{self.title or self.name} ({self.layer})")]
+                 for s in batch_slices(len(batch), images_per_call, progress,
+                                       f"{self.title or self.name}" + (f" ({self.layer})" if self.layer else ""))]
         heatmaps, raw, weights, classes, scores, empty = (
             np.concatenate([np.asarray(part[i]) for part in parts]) for i in range(6))
         if np.any(empty):
@@ -544,7 +573,7 @@ class Explainer:
                            empty=empty)
 
     def __call__(self, images, class_index=None, upsample: bool = True, relu: bool = True,
-                 batch_size: int = 64, progress: bool = False, align: bool = True) -> np.ndarray:
+                 batch_size: int = 64, progress: bool | None = None, align: bool = True) -> np.ndarray:
         """Heatmaps only: ``(H, W)`` for one image, ``(N, H, W)`` for a batch (see :meth:`explain`)."""
         single = not isinstance(images, (list, tuple)) and np.ndim(images) in (2, 3)
         result = self.explain(images, class_index, upsample=upsample, relu=relu, batch_size=batch_size,
@@ -652,3 +681,76 @@ def explain(model: keras.Model, images, method: str | type[Explainer] = "grad_ca
     """
     call = {k: options.pop(k) for k in CALL_OPTIONS if k in options}
     return get_explainer(model, method, layer, **options)(images, class_index, upsample=upsample, **call)
+
+
+# ---------------------------------------------------------------------- cost, before it is paid
+def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[float, float]:
+    """Milliseconds per image of one compiled forward pass and one forward + backward pass."""
+    cache = explainer.__dict__.setdefault("_pass_times", {})
+    key = tuple(probe.shape)
+    if key not in cache:
+        extractor = explainer.extractor
+
+        @tf.function(reduce_retracing=True)
+        def forward(x):
+            outputs = extractor(x, training=False)
+            return outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+
+        @tf.function(reduce_retracing=True)
+        def backward(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                scores = forward(x)
+                top = tf.reduce_sum(tf.reduce_max(scores, axis=-1))
+            return tape.gradient(top, x)
+
+        x = tf.constant(probe)
+        timings = []
+        for function in (forward, backward):
+            np.asarray(function(x))  # trace and warm up
+            runs = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                np.asarray(function(x))
+                runs.append((time.perf_counter() - start) * 1000.0 / len(probe))
+            timings.append(float(np.median(runs)))
+        cache[key] = (timings[0], timings[1])
+    return cache[key]
+
+
+def estimate_cost(model: keras.Model, method: str | type[Explainer], images, layer: str | None = None,
+                  repeats: int = 3, **options) -> dict:
+    """What explaining ``images`` with ``method`` will cost, told before it is paid.
+
+    Counts the model passes the method needs (:meth:`Explainer.passes`: 1 for Grad-CAM, ``C + 1``
+    for Score-CAM, ``samples + 1`` for SmoothGrad, ``steps + 1`` for Integrated Gradients, one
+    per patch + 1 for occlusion) and multiplies them by a *measured* compiled pass on a few of
+    the images (a forward pass, or forward + backward for gradient methods).
+
+    Args:
+        model: the Keras model.
+        method: a registered name (see :func:`list_methods`).
+        images: the images that will be explained (only their count and size are used, and up
+            to 8 of them for the measurement).
+        layer: the layer, as for :func:`explain`.
+        repeats: timed repetitions of the measured pass (median).
+        **options: the method's options (``samples=``, ``steps=``, ``patch=``, ...); options of
+            the call (``batch_size``, ``progress``, ...) are accepted and ignored.
+
+    Returns:
+        ``{"method", "images", "passes_per_image", "passes", "ms_per_pass", "seconds"}``:
+        ``seconds`` is the estimate (passes × measured time per pass, per image).
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    options = {k: v for k, v in options.items() if k not in CALL_OPTIONS}
+    explainer = get_explainer(model, method, layer, **options)
+    batch, _ = check_images(images, explainer.extractor, model_name=explainer.model_name)
+    height, width = batch.shape[1:3]
+    passes = max(1, int(explainer.passes(height, width)))
+    probe = np.resize(batch[:8], (8, *batch.shape[1:]))  # 8 images (repeated if fewer): a steady time
+    forward_ms, backward_ms = _pass_times(explainer, probe, max(1, int(repeats)))
+    per_pass = backward_ms if explainer.gradient_passes else forward_ms
+    return {"method": explainer.name, "images": len(batch), "passes_per_image": passes,
+            "passes": passes * len(batch), "ms_per_pass": per_pass,
+            "seconds": passes * len(batch) * per_pass / 1000.0}

@@ -277,7 +277,7 @@ def test_explainers_are_cached(tiny_gap_model):
     assert get_explainer(tiny_gap_model) is get_explainer(tiny_gap_model, "grad_cam")
     assert get_explainer(tiny_gap_model, layer="block2_conv1") is get_explainer(tiny_gap_model)
     with pytest.raises(ValueError, match="Registered methods"):
-        get_explainer(tiny_gap_model, "score_cam")
+        get_explainer(tiny_gap_model, "lime")
 
 
 # ----------------------------------------------------------------------------- tf-keras-vis

@@ -1,0 +1,277 @@
+"""Pixel attributions: which pixels, changed a little or hidden, change the class score?
+
+The CAM family (:mod:`helpers.cams`) explains one layer, at that layer's resolution. The
+methods here have no layer: they explain the input pixels directly, at the image's own
+resolution (``uses_layer = False``), each as one :class:`helpers.explainers.Explainer`:
+
+* :class:`Saliency` (Simonyan et al., 2014): ``max_colour |∂y^c/∂x|``, one backward pass.
+* :class:`SmoothGrad` (Smilkov et al., 2017): the gradient averaged over ``samples`` noisy copies
+  of the image (noise ``σ = noise × 255``), then ``max_colour |·|``. ``noise=0`` is saliency.
+* :class:`IntegratedGradients` (Sundararajan et al., 2017): ``(x − x') · mean_α ∇y(x' + α(x − x'))``
+  summed over colours, from a ``baseline`` image ``x'`` in ``steps`` steps (midpoint rule).
+  *Completeness*: the attributions sum to ``y(x) − y(x')`` (up to the quadrature error).
+* :class:`Occlusion` (Zeiler & Fergus, 2014): slide a ``patch``-pixel square of ``fill`` over the
+  image with ``stride``; each pixel gets the mean drop of the class score over the patches
+  that cover it. Forward passes only.
+
+All explain the class score before the softmax (``pre_softmax=True``), batch their many passes
+(noise samples, interpolation steps and occluded images of one image run as one batch;
+``batch_size`` bounds the passes per compiled call) and report their cost in advance through
+:func:`helpers.explainers.estimate_cost`.
+
+Taught in: ``04_beyond_grad_cam``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers._backend import keras, tf
+from helpers.explainers import Explainer
+
+__all__ = ["IntegratedGradients", "Occlusion", "Saliency", "SmoothGrad"]
+
+
+def _positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+class PixelExplainer(Explainer):
+    """Shared part of the pixel methods: no layer, and the gradient of each image's class score."""
+
+    uses_layer = False
+
+    def input_gradients(self, images: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
+        """``∂y^c/∂x`` for each image of ``images`` and its class in ``classes`` (graph code)."""
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(images)
+            outputs = self.extractor(images, training=False)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            target = tf.gather(self.scores_of(outputs[-1]), classes, axis=1, batch_dims=1)
+        return tape.gradient(target, images, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+
+class Saliency(PixelExplainer):
+    """Vanilla gradient saliency (Simonyan et al., 2014): ``max over colours of |∂y^c/∂x|``.
+
+    One backward pass. The map is a magnitude, so on a one-unit sigmoid model both classes give
+    the same map.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+
+    name = "saliency"
+    title = "Saliency"
+    reference = ("Simonyan et al., 2014, Deep Inside Convolutional Networks: Visualising Image "
+                 "Classification Models and Saliency Maps")
+    aliases = ("vanilla_gradient", "gradient")
+    magnitude = True
+
+    def attribute(self, images, requested):
+        forward = self.forward(images, requested, gradients=True)
+        maps = tf.reduce_max(tf.abs(forward["gradients"]), axis=-1)
+        return {"maps": maps, "class_indices": forward["class_indices"], "scores": forward["scores"]}
+
+
+class SmoothGrad(PixelExplainer):
+    """SmoothGrad (Smilkov et al., 2017): gradients averaged over noisy copies of the image.
+
+    ``samples`` copies ``x + ε``, ``ε ~ N(0, (noise·255)²)`` (the same seeded noise for every
+    image, so a batch equals one image at a time), run as one batch; the mean gradient is then
+    shown as ``max over colours of |·|``, like :class:`Saliency` (``noise=0`` gives saliency).
+
+    Args:
+        model, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
+        samples: noisy copies per image (``samples + 1`` passes per image).
+        noise: the noise's standard deviation as a fraction of the pixel range (0..255); the
+            paper finds 0.1–0.2 best.
+        seed: seed of the noise.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+
+    name = "smooth_grad"
+    title = "SmoothGrad"
+    reference = "Smilkov et al., 2017, SmoothGrad: removing noise by adding noise"
+    aliases = ("smoothgrad",)
+    magnitude = True
+
+    def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
+                 output: int | str | None = None, *, samples: int = 16, noise: float = 0.15, seed: int = 0):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+        self.samples = _positive_int(samples, "samples")
+        if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating, np.integer)) or not \
+                0.0 <= float(noise) <= 1.0:
+            raise ValueError(f"noise must be a fraction of the pixel range in [0, 1] (e.g. 0.15); got {noise!r}.")
+        self.noise = float(noise)
+        self.seed = int(seed)
+
+    def passes(self, height: int, width: int) -> int:
+        return self.samples + 1
+
+    def attribute(self, images, requested):
+        forward = self.forward(images, requested)
+        classes = forward["class_indices"]
+        shape = tf.shape(images)
+        noise = tf.random.stateless_normal(tf.concat([[self.samples], shape[1:]], axis=0), seed=[self.seed, 0],
+                                           stddev=self.noise * 255.0, dtype=images.dtype)
+        noisy = tf.reshape(images[:, None] + noise[None], tf.concat([[shape[0] * self.samples], shape[1:]], axis=0))
+        gradients = self.input_gradients(noisy, tf.repeat(classes, self.samples))
+        gradients = tf.reduce_mean(tf.reshape(gradients, tf.concat([[shape[0], self.samples], shape[1:]], axis=0)),
+                                   axis=1)
+        return {"maps": tf.reduce_max(tf.abs(gradients), axis=-1), "class_indices": classes,
+                "scores": forward["scores"]}
+
+
+BASELINES = {"black": 0.0, "white": 255.0, "grey": 127.5, "gray": 127.5}
+"""Named baselines of :class:`IntegratedGradients` (and pixel values of :class:`Occlusion`'s ``fill``)."""
+
+
+def _pixel_value(value, what: str, allow_mean: bool = False):
+    """A named grey level, a number in 0..255, ``"mean"`` (occlusion) or an image, checked."""
+    if isinstance(value, str):
+        if value in BASELINES:
+            return float(BASELINES[value])
+        if allow_mean and value == "mean":
+            return "mean"
+        names = sorted(BASELINES) + (["mean"] if allow_mean else [])
+        raise ValueError(f"Unknown {what} {value!r}: use one of {names}, a pixel value in 0..255 or an image.")
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a name, a pixel value in 0..255 or an image; got {value!r}.")
+    array = np.asarray(value, dtype=np.float32)
+    if not np.all(np.isfinite(array)) or array.min() < 0.0 or array.max() > 255.0:
+        raise ValueError(f"{what} must hold pixel values in 0..255.")
+    return float(array) if array.ndim == 0 else array
+
+
+class IntegratedGradients(PixelExplainer):
+    """Integrated Gradients (Sundararajan et al., 2017): gradients along the path from a baseline.
+
+    ``IG_i = (x_i − x'_i) · (1/m) Σ_k ∂y^c/∂x_i (x' + α_k (x − x'))`` with ``α_k = (k + ½)/m``
+    (midpoint rule, ``m = steps``), summed over colours. The ``steps`` interpolated images of one
+    image run as one batch. *Completeness*: ``Σ_i IG_i ≈ y^c(x) − y^c(x')``; the signed map is
+    :attr:`Explanation.raw`, so ``raw.sum()`` can be checked against the score difference.
+
+    Args:
+        model, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
+        steps: interpolation steps (``steps + 1`` passes per image); more steps, smaller error.
+        baseline: ``"black"`` (default, the paper's), ``"grey"``, ``"white"``, a pixel value in
+            0..255, or an image ``(H, W, 3)`` in 0..255.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+
+    name = "integrated_gradients"
+    title = "Integrated Gradients"
+    reference = "Sundararajan et al., 2017, Axiomatic Attribution for Deep Networks"
+    aliases = ("ig", "integrated_gradient")
+
+    def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
+                 output: int | str | None = None, *, steps: int = 32, baseline="black"):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+        self.steps = _positive_int(steps, "steps")
+        self.baseline = _pixel_value(baseline, "baseline")
+
+    def passes(self, height: int, width: int) -> int:
+        return self.steps + 1
+
+    def baseline_like(self, images: tf.Tensor) -> tf.Tensor:
+        """The baseline image(s), broadcast to ``images`` (graph code)."""
+        baseline = tf.constant(self.baseline, images.dtype)
+        if baseline.shape.rank == 2:
+            baseline = baseline[..., None]
+        return tf.zeros_like(images) + baseline
+
+    def attribute(self, images, requested):
+        forward = self.forward(images, requested)
+        classes = forward["class_indices"]
+        shape = tf.shape(images)
+        baseline = self.baseline_like(images)
+        alphas = (tf.range(self.steps, dtype=images.dtype) + 0.5) / float(self.steps)
+        path = baseline[:, None] + alphas[None, :, None, None, None] * (images - baseline)[:, None]
+        path = tf.reshape(path, tf.concat([[shape[0] * self.steps], shape[1:]], axis=0))
+        gradients = self.input_gradients(path, tf.repeat(classes, self.steps))
+        gradients = tf.reduce_mean(tf.reshape(gradients, tf.concat([[shape[0], self.steps], shape[1:]], axis=0)),
+                                   axis=1)
+        maps = tf.reduce_sum((images - baseline) * gradients, axis=-1)
+        return {"maps": maps, "class_indices": classes, "scores": forward["scores"]}
+
+
+class Occlusion(PixelExplainer):
+    """Occlusion (Zeiler & Fergus, 2014): how much the class score drops when a patch is hidden.
+
+    A ``patch × patch`` square of ``fill`` slides over the image with ``stride`` (the last row
+    and column of patches touch the border, so every pixel is covered). Pixel ``p`` gets the
+    mean of ``y^c(x) − y^c(x with the patch hidden)`` over the patches that cover it: positive
+    where hiding it hurts the class. Forward passes only: one per patch position, all the
+    occluded copies of an image in one batch.
+
+    Args:
+        model, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
+        patch: side of the square in pixels.
+        stride: step between patches (default ``patch // 2``).
+        fill: ``"grey"`` (default), ``"black"``, ``"white"``, ``"mean"`` (each image's mean
+            colour) or a pixel value in 0..255.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+
+    name = "occlusion"
+    title = "Occlusion"
+    reference = "Zeiler & Fergus, 2014, Visualizing and Understanding Convolutional Networks"
+    gradient_passes = False
+
+    def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
+                 output: int | str | None = None, *, patch: int = 20, stride: int | None = None, fill="grey"):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+        self.patch = _positive_int(patch, "patch")
+        self.stride = max(1, self.patch // 2) if stride is None else _positive_int(stride, "stride")
+        self.fill = _pixel_value(fill, "fill", allow_mean=True)
+        if isinstance(self.fill, np.ndarray):
+            raise ValueError("fill must be a name or one pixel value in 0..255, not an image.")
+
+    @staticmethod
+    def starts(length: int, patch: int, stride: int) -> list[int]:
+        """Patch starts along one axis: every ``stride`` pixels, the last one touching the border."""
+        last = max(length - patch, 0)
+        starts = list(range(0, last + 1, stride))
+        if starts[-1] != last:
+            starts.append(last)
+        return starts
+
+    def passes(self, height: int, width: int) -> int:
+        return len(self.starts(height, self.patch, self.stride)) * len(self.starts(width, self.patch, self.stride)) + 1
+
+    def _axis_masks(self, length: tf.Tensor) -> tf.Tensor:
+        """``(P, length)`` float masks of the patch positions along one axis (graph code)."""
+        last = tf.maximum(length - self.patch, 0)
+        starts = tf.range(0, last + 1, self.stride)
+        starts = tf.cond(starts[-1] < last, lambda: tf.concat([starts, [last]], axis=0), lambda: starts)
+        pixels = tf.range(length)
+        inside = (pixels[None, :] >= starts[:, None]) & (pixels[None, :] < starts[:, None] + self.patch)
+        return tf.cast(inside, tf.float32)
+
+    def attribute(self, images, requested):
+        forward = self.forward(images, requested)
+        classes, scores = forward["class_indices"], forward["scores"]
+        shape = tf.shape(images)
+        rows, cols = self._axis_masks(shape[1]), self._axis_masks(shape[2])
+        masks = tf.reshape(rows[:, None, :, None] * cols[None, :, None, :], [-1, shape[1], shape[2]])  # (P, H, W)
+        count = tf.shape(masks)[0]
+        if isinstance(self.fill, str):  # "mean": each image's mean colour
+            fill = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
+        else:
+            fill = tf.fill([1, 1, 1, 1], tf.constant(self.fill, images.dtype))
+        m = masks[None, :, :, :, None]
+        occluded = images[:, None] * (1.0 - m) + fill[:, None] * m  # (N, P, H, W, C)
+        occluded = tf.reshape(occluded, tf.concat([[shape[0] * count], shape[1:]], axis=0))
+        outputs = self.extractor(occluded, training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        hidden = tf.reshape(self.scores_of(outputs[-1]), [shape[0], count, self.num_classes])
+        hidden = tf.gather(hidden, classes, axis=2, batch_dims=1)  # (N, P)
+        drops = tf.gather(scores, classes, axis=1, batch_dims=1)[:, None] - hidden
+        total = tf.einsum("np,phw->nhw", drops, masks)
+        maps = tf.math.divide_no_nan(total, tf.reduce_sum(masks, axis=0)[None])
+        return {"maps": maps, "class_indices": classes, "scores": scores}
