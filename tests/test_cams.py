@@ -500,3 +500,134 @@ def test_foreign_architectures(name):
     assert ours.shape == reference.shape
     for a, b in zip(ours, reference):
         assert _corr(a, b) >= 0.99, name
+
+
+# ----------------------------------------------------------------------------- chapter 4: more of the CAM family
+def _tkv_map(cls_name: str, model: keras.Model, images: np.ndarray, layer: str, classes, **kwargs) -> np.ndarray:
+    """A tf-keras-vis CAM (``Gradcam``, ``GradcamPlusPlus``, ``Layercam``, ``Scorecam``) at the layer's resolution."""
+    pytest.importorskip("tf_keras_vis", reason="tf-keras-vis is not installed")
+    import importlib
+
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    from helpers.benchmarks.cams import functional_twin
+
+    module = {"GradcamPlusPlus": "gradcam_plus_plus", "Layercam": "layercam", "Scorecam": "scorecam"}[cls_name]
+    visualizer = getattr(importlib.import_module(f"tf_keras_vis.{module}"), cls_name)(
+        functional_twin(model), model_modifier=ReplaceToLinear(), clone=True)
+    maps = visualizer(CategoricalScore(list(classes)), images, penultimate_layer=layer,
+                      seek_penultimate_conv_layer=False, expand_cam=False, **kwargs)
+    return np.asarray(maps)
+
+
+AGREEMENT = [("grad_cam_pp", "GradcamPlusPlus", {"normalize_alphas": True}), ("layer_cam", "Layercam", {}),
+             ("score_cam", "Scorecam", {})]
+
+
+def _assert_cam_agrees(method: str, cls_name: str, options: dict, model: keras.Model, images: np.ndarray) -> None:
+    explainer = get_explainer(model, method, **options)
+    ours = explainer.explain(images, upsample=False)
+    theirs = _tkv_map(cls_name, model, images, explainer.layer, ours.class_indices)
+    assert theirs.shape == ours.heatmaps.shape
+    for a, b in zip(ours.heatmaps, theirs):
+        if a.max() > 0 or b.max() > 0:
+            assert _corr(a, b) >= 0.99, (method, _corr(a, b))
+
+
+@pytest.mark.parametrize("method, cls_name, options", AGREEMENT, ids=[a[0] for a in AGREEMENT])
+def test_new_cams_agree_with_tf_keras_vis_on_tiny_models(method, cls_name, options, tiny_gap_model, tiny_sequential,
+                                                         tiny_images):
+    _assert_cam_agrees(method, cls_name, options, tiny_gap_model, tiny_images)
+    _assert_cam_agrees(method, cls_name, options, tiny_sequential, tiny_images)
+
+
+@pytest.mark.bundled
+def test_new_cams_agree_with_tf_keras_vis_on_bundled_models():
+    from helpers.data import make_shapes
+    from helpers.models import load_model
+
+    for name in ("vgg_gap", "small_convnet"):
+        if not model_path(name).is_file():
+            pytest.skip(f"bundled model {name} not trained yet")
+        images = make_shapes(3, seed=3)[0]
+        for method, cls_name, options in AGREEMENT:
+            _assert_cam_agrees(method, cls_name, options, load_model(name), images)
+
+
+def _forward_by_hand(model, images, layer, class_index):
+    extractor = helpers.intermediate_model(model, [layer], pre_softmax=True)
+    x = tf.constant(images)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        activations, logits = extractor(x)
+        score = tf.reduce_sum(logits[:, class_index])
+    return np.asarray(activations, np.float64), np.asarray(tape.gradient(score, activations), np.float64)
+
+
+def test_grad_cam_pp_is_the_papers_formula_and_differs_from_tf_keras_vis_only_by_alpha_normalization(
+        tiny_gap_model, tiny_images):
+    explainer = get_explainer(tiny_gap_model, "grad_cam_pp")
+    result = explainer.explain(tiny_images, class_index=2, upsample=False, relu=False)
+    A, g = _forward_by_hand(tiny_gap_model, tiny_images, explainer.layer, 2)
+    denominator = 2 * g ** 2 + A.sum(axis=(1, 2), keepdims=True) * g ** 3
+    alphas = np.divide(g ** 2, denominator, out=np.zeros_like(g), where=denominator != 0)
+    weights = (alphas * np.maximum(g, 0)).sum(axis=(1, 2))
+    expected = np.einsum("nhwc,nc->nhw", A, weights)
+    np.testing.assert_allclose(result.raw, expected, rtol=1e-3, atol=1e-6 * np.abs(expected).max())
+    normalized = get_explainer(tiny_gap_model, "grad_cam_pp", normalize_alphas=True)
+    alphas_n = alphas / np.where(alphas.sum(axis=(1, 2), keepdims=True) == 0, 1, alphas.sum(axis=(1, 2), keepdims=True))
+    expected_n = np.einsum("nhwc,nc->nhw", A, (alphas_n * np.maximum(g, 0)).sum(axis=(1, 2)))
+    np.testing.assert_allclose(normalized.explain(tiny_images, class_index=2, upsample=False, relu=False).raw,
+                               expected_n, rtol=1e-3, atol=1e-6 * np.abs(expected_n).max())
+    theirs = _tkv_map("GradcamPlusPlus", tiny_gap_model, tiny_images, explainer.layer, [2] * 4)
+    ours_n = normalized.explain(tiny_images, class_index=2, upsample=False).heatmaps
+    assert all(_corr(a, b) >= 0.99 for a, b in zip(ours_n, theirs))  # same definition: the same maps
+
+
+def test_layer_cam_is_positive_gradient_times_activation_also_on_early_layers(tiny_gap_model, tiny_images):
+    for layer in ("block1_conv1", "block2_conv1"):
+        result = get_explainer(tiny_gap_model, "layer_cam", layer=layer).explain(
+            tiny_images, class_index=1, upsample=False, relu=False)
+        A, g = _forward_by_hand(tiny_gap_model, tiny_images, layer, 1)
+        expected = (np.maximum(g, 0) * A).sum(axis=-1)
+        np.testing.assert_allclose(result.raw, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+    assert result.raw.shape == (4, 16, 16)
+    early = helpers.explain(tiny_gap_model, tiny_images, method="layer_cam", layer="block1_conv1", upsample=False)
+    assert early.shape == (4, 32, 32)  # full resolution on the first layer
+
+
+def test_eigen_cam_is_the_first_principal_component_and_class_agnostic(tiny_gap_model, tiny_images):
+    explainer = get_explainer(tiny_gap_model, "eigen_cam")
+    assert explainer.class_agnostic
+    result = explainer.explain(tiny_images, upsample=False, relu=False)
+    A, _ = _forward_by_hand(tiny_gap_model, tiny_images, explainer.layer, 0)
+    for maps, acts in zip(result.raw, A):
+        matrix = acts.reshape(-1, acts.shape[-1])
+        _, _, vt = np.linalg.svd(matrix, full_matrices=False)
+        projection = matrix @ vt[0]
+        projection *= np.sign(projection.sum())
+        np.testing.assert_allclose(maps.ravel(), projection, rtol=1e-3, atol=1e-4 * np.abs(projection).max())
+    np.testing.assert_allclose(explainer.explain(tiny_images, class_index=0).heatmaps,
+                               explainer.explain(tiny_images, class_index=2).heatmaps)
+
+
+def test_score_cam_weights_are_masked_image_probabilities(tiny_gap_model, tiny_images):
+    explainer = get_explainer(tiny_gap_model, "score_cam")
+    result = explainer.explain(tiny_images[:2], class_index=1, upsample=False, relu=False)
+    A, _ = _forward_by_hand(tiny_gap_model, tiny_images[:2], explainer.layer, 1)
+    upsampled = np.asarray(tf.image.resize(A, (32, 32), method="bilinear"), np.float64)
+    low, high = upsampled.min(axis=(1, 2), keepdims=True), upsampled.max(axis=(1, 2), keepdims=True)
+    masks = (upsampled - low) / (high - low + helpers.EPSILON)
+    for i in range(2):
+        masked = tiny_images[i][None] * np.moveaxis(masks[i], -1, 0)[..., None]  # one image per channel
+        probabilities = tiny_gap_model.predict(masked.astype("float32"), verbose=0)[:, 1]
+        np.testing.assert_allclose(result.weights[i], probabilities, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(result.raw[i], np.einsum("hwc,c->hw", A[i], probabilities), rtol=1e-3, atol=1e-6)
+    chunked = get_explainer(tiny_gap_model, "score_cam", chunk=5).explain(tiny_images[:2], class_index=1)
+    np.testing.assert_allclose(chunked.heatmaps, explainer.explain(tiny_images[:2], class_index=1).heatmaps, atol=1e-5)
+    fewer = get_explainer(tiny_gap_model, "score_cam", max_channels=4)
+    assert fewer.passes(32, 32) == 5 and explainer.passes(32, 32) == 16 + 1
+    assert fewer.explain(tiny_images[:2]).weights.shape == (2, 4)
+    with pytest.raises(ValueError, match="chunk"):
+        get_explainer(tiny_gap_model, "score_cam", chunk=0)
