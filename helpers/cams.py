@@ -283,6 +283,9 @@ class ScoreCAM(BaseCAM):
         model, layer, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
         chunk: masked images per forward pass.
         max_channels: use only this many channels (highest spatial variance); ``None``: all.
+        align_corners: upsample the masks with the corner cells on the corner pixels, as
+            tf-keras-vis (scipy's ``zoom``) does; the default puts cells at half-pixel centres,
+            as the authors' PyTorch code (``F.interpolate``) does.
 
     Taught in: ``04_beyond_grad_cam``.
     """
@@ -296,7 +299,8 @@ class ScoreCAM(BaseCAM):
     gradient_passes = False
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, chunk: int = 64, max_channels: int | None = None):
+                 output: int | str | None = None, *, chunk: int = 64, max_channels: int | None = None,
+                 align_corners: bool = False):
         super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
         if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
             raise ValueError(f"chunk must be a positive integer (masked images per pass); got {chunk!r}.")
@@ -305,6 +309,7 @@ class ScoreCAM(BaseCAM):
                                          or max_channels < 1):
             raise ValueError(f"max_channels must be a positive integer or None; got {max_channels!r}.")
         self.chunk = int(chunk)
+        self.align_corners = bool(align_corners)
         self.channels = channels if max_channels is None else min(int(max_channels), channels)
 
     def passes(self, height: int, width: int) -> int:
@@ -326,7 +331,10 @@ class ScoreCAM(BaseCAM):
             variance = tf.math.reduce_variance(activations, axis=[1, 2])
             keep = tf.math.top_k(variance, k=self.channels).indices  # (N, K)
             activations = tf.gather(activations, keep, axis=3, batch_dims=1)
-        masks = tf.image.resize(activations, size, method="bilinear")  # (N, H, W, K)
+        if self.align_corners:
+            masks = tf.compat.v1.image.resize_bilinear(activations, size, align_corners=True)  # (N, H, W, K)
+        else:
+            masks = tf.image.resize(activations, size, method="bilinear")
         low = tf.reduce_min(masks, axis=[1, 2], keepdims=True)
         high = tf.reduce_max(masks, axis=[1, 2], keepdims=True)
         masks = (masks - low) / (high - low + EPSILON)

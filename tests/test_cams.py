@@ -522,7 +522,7 @@ def _tkv_map(cls_name: str, model: keras.Model, images: np.ndarray, layer: str, 
 
 
 AGREEMENT = [("grad_cam_pp", "GradcamPlusPlus", {"normalize_alphas": True}), ("layer_cam", "Layercam", {}),
-             ("score_cam", "Scorecam", {})]
+             ("score_cam", "Scorecam", {"align_corners": True})]
 
 
 def _assert_cam_agrees(method: str, cls_name: str, options: dict, model: keras.Model, images: np.ndarray) -> None:
@@ -631,3 +631,15 @@ def test_score_cam_weights_are_masked_image_probabilities(tiny_gap_model, tiny_i
     assert fewer.explain(tiny_images[:2]).weights.shape == (2, 4)
     with pytest.raises(ValueError, match="chunk"):
         get_explainer(tiny_gap_model, "score_cam", chunk=0)
+
+
+def test_score_cam_differs_from_tf_keras_vis_exactly_by_the_upsampling_convention(tiny_sequential, tiny_images):
+    """tf-keras-vis upsamples the masks corner-aligned (scipy zoom); ours by default at half-pixel centres."""
+    layer = get_explainer(tiny_sequential, "score_cam").layer
+    default = get_explainer(tiny_sequential, "score_cam").explain(tiny_images, class_index=0, upsample=False)
+    corners = get_explainer(tiny_sequential, "score_cam", align_corners=True).explain(tiny_images, class_index=0,
+                                                                                     upsample=False)
+    theirs = _tkv_map("Scorecam", tiny_sequential, tiny_images, layer, [0] * 4)
+    assert not np.allclose(default.weights, corners.weights, rtol=1e-3)  # the convention matters ...
+    for a, b in zip(corners.heatmaps, theirs):
+        assert _corr(a, b) >= 0.999  # ... and is the whole difference
