@@ -335,7 +335,7 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
         fig: a Matplotlib Figure (cleared and redrawn).
         model: the Keras classifier.
         image: ``(H, W, 3)`` in 0..255, at the model's input size.
-        method: ``"grad_cam"`` or ``"cam"`` (GAP → Dense models only).
+        method: a registered method (:func:`helpers.list_methods`), e.g. ``"grad_cam"``, ``"cam"``.
         layer: layer to explain; ``None`` for the default.
         class_index: class to explain; ``None`` for the top class.
         alpha: overlay opacity.
@@ -367,21 +367,24 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
     fig.clear()
     ax_image, ax_map, ax_overlay = fig.subplots(1, 3)
     show_image(image, ax=ax_image, title="input")
-    show_heatmap(heatmap, ax=ax_map, title=f"{explainer.name} · {explainer.layer}",
+    where = f"layer {explainer.layer}" if explainer.layer else "input pixels"
+    show_heatmap(heatmap, ax=ax_map, title=f"{explainer.name} · {explainer.layer or 'pixels'}",
                  colorbar_label="evidence for the class")
     show_overlay(image, heatmap, ax=ax_overlay, alpha=alpha, title=f"class: {names[chosen]}")
     for ax in (ax_image, ax_map, ax_overlay):
         ax.title.set_fontsize(9)
     empty = " · no positive evidence (map is all zeros)" if caught else ""
     return (f"explaining '{names[chosen]}' (p = {probabilities[chosen]:.3f}) · model's top class: "
-            f"'{names[top]}' (p = {probabilities[top]:.3f}) · layer {explainer.layer}{empty}")
+            f"'{names[top]}' (p = {probabilities[top]:.3f}) · {where}{empty}")
 
 
 class CAMExplorer:
-    """Pick an image (or upload one), a class, a layer, CAM or Grad-CAM and the overlay's opacity.
+    """Pick an image (or upload one), a class, a layer, the method and the overlay's opacity.
 
     Args:
         model: any Keras classifier; CAM is offered only if it has a GAP → Dense head.
+        methods: the methods to offer (registered names); ``None``: Grad-CAM and CAM (chapter 3).
+            Methods without a layer ignore the layer picker.
         images: ``{name: image}`` for the chooser; default :func:`example_images`.
         class_names: names of the model's classes (default: the shape world's).
         figsize: size of the figure in inches.
@@ -391,11 +394,11 @@ class CAMExplorer:
         widget: the box to display.
         caption_text: the caption of the last redraw.
 
-    Taught in: ``03_class_activation_maps``.
+    Taught in: ``03_class_activation_maps`` and ``04_beyond_grad_cam``.
     """
 
     def __init__(self, model, images: dict[str, np.ndarray] | None = None, class_names=CLASS_NAMES,
-                 figsize: tuple[float, float] = (10.5, 3.3), dpi: float = 72):
+                 figsize: tuple[float, float] = (10.5, 3.3), dpi: float = 72, methods=None):
         import ipywidgets as widgets
         from matplotlib.figure import Figure
 
@@ -413,13 +416,28 @@ class CAMExplorer:
         self.chooser = ImageChooser(images, size=size)
         default_layer = get_explainer(model).layer
         self.layers = spatial_layer_names(model)
-        methods = [("Grad-CAM", "grad_cam")]
-        try:
-            get_explainer(model, CAM)
-            methods.append(("CAM", "cam"))
-        except ValueError:
-            pass  # no GAP → Dense head: Grad-CAM only
-        self.method = widgets.ToggleButtons(options=methods, value="grad_cam", description="Method")
+        if methods is None:
+            offered = [("Grad-CAM", "grad_cam")]
+            try:
+                get_explainer(model, CAM)
+                offered.append(("CAM", "cam"))
+            except ValueError:
+                pass  # no GAP → Dense head: Grad-CAM only
+            self.method = widgets.ToggleButtons(options=offered, value="grad_cam", description="Method")
+        else:
+            from helpers.explainers import method_class
+
+            offered = []
+            for name in methods:
+                cls = method_class(name)
+                try:
+                    get_explainer(model, cls)
+                except ValueError:
+                    continue  # e.g. CAM without a GAP → Dense head
+                offered.append((cls.title or cls.name, cls.name))
+            values = [value for _, value in offered]
+            self.method = widgets.Dropdown(options=offered, value="grad_cam" if "grad_cam" in values else values[0],
+                                           description="Method")
         self.class_picker = widgets.Dropdown(
             options=[("top class", -1)] + [(name, i) for i, name in enumerate(self.class_names)],
             value=-1, description="Class")

@@ -143,3 +143,17 @@ def test_explorer_upload_is_explored(explorer):
     explorer.chooser.upload.value = _upload_value("mine.png", image_to_png_bytes(upload))
     assert explorer.chooser.name == "upload: mine.png"
     assert explorer.computations == 2 and explorer.maps()["conv2d_1"].shape == (30, 30, 8)
+
+
+def test_cam_explorer_offers_any_registered_method(tiny_gap_model, tiny_sequential, tiny_images):
+    pytest.importorskip("ipywidgets")
+    from helpers.widgets import CAMExplorer
+
+    images = {"a": tiny_images[0]}
+    explorer = CAMExplorer(tiny_sequential, images=images, class_names=("x", "y", "z"),
+                           methods=["grad_cam", "cam", "saliency", "eigen_cam"])
+    assert [value for _, value in explorer.method.options] == ["grad_cam", "saliency", "eigen_cam"]  # no CAM head
+    explorer.method.value = "saliency"
+    assert explorer.caption_text.endswith("input pixels") and explorer.view.value
+    explorer.method.value = "eigen_cam"
+    assert "layer conv2d_2" in explorer.caption_text
