@@ -686,8 +686,9 @@ def explain(model: keras.Model, images, method: str | type[Explainer] = "grad_ca
 # ---------------------------------------------------------------------- cost, before it is paid
 def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[float, float]:
     """Milliseconds per image of one compiled forward pass and one forward + backward pass."""
-    cache = explainer.__dict__.setdefault("_pass_times", {})
-    key = tuple(probe.shape)
+    model = explainer._model()
+    cache = model_cache(model, "pass times") if model is not None else explainer.__dict__.setdefault("_times", {})
+    key = (tuple(probe.shape), explainer.output, explainer.pre_softmax)  # one measurement per model and size
     if key not in cache:
         extractor = explainer.extractor
 

@@ -25,7 +25,7 @@ __all__ = [
     "as_display_image", "show_image", "show_heatmap", "image_grid", "DEAD_CHANNEL_GREY", "channel_mosaic",
     "plot_channel_grid", "plot_layer_grids", "show_channel", "show_image_and_map", "plot_layer_profile",
     "filter_mosaic", "plot_filter_grid", "plot_ascent_curves", "plot_method_comparison", "overlay",
-    "show_overlay", "plot_cams", "show_pointing",
+    "show_overlay", "plot_cams", "show_pointing", "plot_gallery",
 ]
 
 
@@ -629,3 +629,46 @@ def show_pointing(image: np.ndarray, heatmap: np.ndarray, mask: np.ndarray, ax: 
     if title:
         ax.set_title(title, fontsize=8)
     return ax
+
+
+# =========================================================================== 04 beyond Grad-CAM
+def plot_gallery(images: np.ndarray, heatmaps: dict, row_titles: Sequence[str] | None = None,
+                 cell_size: float = 1.35, alpha: float = 0.5, suptitle: str | None = None) -> Figure:
+    """One row per image: the image, then each method's heatmap over it, and one colour bar per row.
+
+    Args:
+        images: ``(N, H, W, 3)`` in 0..255.
+        heatmaps: method title → ``(N, H, W)`` maps in ``[0, 1]``, or ``None`` where the method
+            does not apply to the model (the panel says so).
+        row_titles: a label per image.
+        cell_size: inches per panel.
+        alpha: opacity of the heatmaps over the images.
+        suptitle: the figure's title.
+
+    Returns:
+        The Figure.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    images = np.asarray(images)
+    names = list(heatmaps)
+    fig = plt.figure(figsize=((len(names) + 1) * cell_size + 0.8, len(images) * cell_size + 0.6))
+    axes = fig.subplots(len(images), len(names) + 1, squeeze=False)
+    mappable = None
+    for i, row in enumerate(axes):
+        show_image(images[i], ax=row[0])
+        row[0].set_title(row_titles[i] if row_titles else "", fontsize=8)
+        for ax, name in zip(row[1:], names):
+            ax.set_axis_off()
+            if i == 0:
+                ax.set_title(name, fontsize=8)
+            if heatmaps[name] is None:
+                ax.text(0.5, 0.5, "n/a for\nthis model", ha="center", va="center", fontsize=7, transform=ax.transAxes)
+                continue
+            ax.imshow(as_display_image(images[i]))
+            mappable = ax.imshow(np.asarray(heatmaps[name][i]), cmap="jet", vmin=0.0, vmax=1.0, alpha=alpha)
+        if mappable is not None:
+            fig.colorbar(mappable, ax=list(row), fraction=0.012, pad=0.01)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
