@@ -145,3 +145,12 @@ def test_saliency_agrees_with_tf_keras_vis():
             CategoricalScore(list(ours.class_indices)), images)
         for a, b in zip(ours.heatmaps, np.asarray(theirs)):
             assert _corr(a, b) >= 0.99
+
+
+def test_methods_benchmark_smoke(tiny_gap_model, tiny_images):
+    """The chapter-4 benchmark runs end to end on a tiny model (one round; its numbers mean nothing here)."""
+    from helpers.benchmarks.methods import measure
+
+    result = measure(tiny_gap_model, tiny_images[0], samples=4, repeats=1, tkv=False)
+    assert all(ms > 0 for ms in result["times"].values())
+    assert result["ratios"]["score_cam_vs_passes"] > 0 and np.isnan(result["ratios"]["score_cam_speedup_vs_tf_keras_vis"])
