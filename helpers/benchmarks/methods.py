@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from helpers._backend import tf
+from helpers._backend import keras, tf
 from helpers.benchmarks.cams import functional_twin
 from helpers.data import make_shapes
 from helpers.explainers import EmptyHeatmapWarning, get_explainer
@@ -114,10 +114,16 @@ def measure(model, image: np.ndarray, samples: int = 16, repeats: int = 5, tkv: 
             methods["tf-keras-vis `Scorecam` (1 image)"] = lambda: visualizer(
                 CategoricalScore([top]), one, penultimate_layer=score_cam.layer, seek_penultimate_conv_layer=False,
                 batch_size=chunk)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmptyHeatmapWarning)
-        warnings.simplefilter("ignore", UserWarning)  # Keras input-structure notes from tf-keras-vis
-        times = _round_robin(methods, repeats)
+    interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()  # tf-keras-vis calls predict() with its progress bar
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EmptyHeatmapWarning)
+            warnings.simplefilter("ignore", UserWarning)  # Keras input-structure notes from tf-keras-vis
+            times = _round_robin(methods, repeats)
+    finally:
+        if interactive:
+            keras.config.enable_interactive_logging()
 
     def paired(numerator: str, denominator: str) -> float:
         if numerator not in times or denominator not in times:
