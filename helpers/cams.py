@@ -281,7 +281,7 @@ class ScoreCAM(BaseCAM):
 
     Args:
         model, layer, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
-        chunk: masked images per forward pass.
+        chunk: channels per forward pass (masked copies of each image of the call, run together).
         max_channels: use only this many channels (highest spatial variance); ``None``: all.
         align_corners: upsample the masks with the corner cells on the corner pixels, as
             tf-keras-vis (scipy's ``zoom``) does; the default puts cells at half-pixel centres,

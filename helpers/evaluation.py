@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import functools
 import warnings
 from typing import Callable
 
@@ -209,19 +210,20 @@ def _probabilities(model: keras.Model, batch: np.ndarray) -> np.ndarray:
     """Class probabilities ``(N, classes)`` (softmax of the logits; a sigmoid unit gives ``[1 - p, p]``)."""
     cache = model_cache(model, "evaluation")
     if "probabilities" not in cache:
-        logits = logits_model(model)
-
-        @tf.function(reduce_retracing=True)
-        def probabilities(x):
-            z = logits(x, training=False)
-            z = z[-1] if isinstance(z, (list, tuple)) else z
-            if z.shape[-1] == 1:
-                p = tf.nn.sigmoid(z)
-                return tf.concat([1.0 - p, p], axis=-1)
-            return tf.nn.softmax(z, axis=-1)
-
-        cache["probabilities"] = probabilities
+        # A partial, not a closure: TensorFlow counts traces per code object, and one trace per
+        # model would otherwise trip its "frequent retracing" warning.
+        cache["probabilities"] = tf.function(functools.partial(_probability_graph, logits_model(model)),
+                                             reduce_retracing=True)
     return np.asarray(cache["probabilities"](tf.constant(batch)))
+
+
+def _probability_graph(logits: keras.Model, x: tf.Tensor) -> tf.Tensor:
+    z = logits(x, training=False)
+    z = z[-1] if isinstance(z, (list, tuple)) else z
+    if z.shape[-1] == 1:
+        p = tf.nn.sigmoid(z)
+        return tf.concat([1.0 - p, p], axis=-1)
+    return tf.nn.softmax(z, axis=-1)
 
 
 def _curve(model, images, heatmaps, class_index, steps: int, baseline: str, start_from_baseline: bool,

@@ -152,3 +152,14 @@ def test_randomization_check_cascade(tiny_gap_model, tiny_images):
     assert list(only) == ["block2_conv1"] and only["block2_conv1"] == pytest.approx(result["block2_conv1"])
     with pytest.raises(ValueError, match="cascade is"):
         randomization_check(tiny_gap_model, tiny_images, "grad_cam", layers=["gap"])
+
+
+@pytest.mark.parametrize("structure", ["tiny_sequential", "loaded_sequential", "tiny_nested", "tiny_binary"])
+def test_randomization_check_on_every_structure_leaves_the_model_alone(request, structure, tiny_images):
+    model = request.getfixturevalue(structure)
+    before = [w.copy() for w in model.get_weights()]
+    result = randomization_check(model, tiny_images[:2], "grad_cam")
+    names = [path for path, layer in helpers.iter_layers(model) if not isinstance(layer, keras.Model) and layer.weights]
+    assert list(result) == names[::-1]  # every layer with weights, from the output down
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
