@@ -21,7 +21,11 @@ signed maps for a batch). Defining the class registers it: :func:`list_methods`,
 :func:`get_explainer` and :func:`explain` find it by name, and nothing else has to change.
 The CAM family lives in :mod:`helpers.cams`.
 
-Taught in: ``03_class_activation_maps``.
+Many-pass methods (Score-CAM, SmoothGrad, Integrated Gradients, occlusion) say how many model
+passes an image costs (:meth:`Explainer.passes`); the core batches by passes, and
+:func:`estimate_cost` tells the cost before it is paid.
+
+Taught in: ``03_class_activation_maps`` and ``04_beyond_grad_cam``.
 """
 
 from __future__ import annotations
@@ -667,12 +671,14 @@ def explain(model: keras.Model, images, method: str | type[Explainer] = "grad_ca
     Args:
         model: a built Functional or Sequential Keras classifier.
         images: one image ``(H, W, 3)`` or a batch ``(N, H, W, 3)`` in 0..255.
-        method: a registered name (:func:`list_methods`), e.g. ``"grad_cam"`` or ``"cam"``.
+        method: a registered name (:func:`list_methods`), e.g. ``"grad_cam"``, ``"score_cam"`` or
+            ``"integrated_gradients"``; each method's options and their defaults are documented on
+            its class (:mod:`helpers.cams`, :mod:`helpers.attributions`).
         class_index: ``None`` (each image's top class), an int or class name, or one per image.
         layer: the layer to explain; ``None``: the method's default.
         upsample: maps at the input's ``(H, W)`` (``True``) or at the layer's own resolution.
         **options: ``relu``, ``align``, ``batch_size``, ``progress`` (see :meth:`Explainer.explain`)
-            and the method's own options (``pre_softmax``, ``output``, ...).
+            and the method's own options (``pre_softmax``, ``output``, ``samples``, ``steps``, ...).
 
     Returns:
         float32 ``(H, W)`` for one image or ``(N, H, W)`` for a batch, in ``[0, 1]``.
