@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
+from helpers.explainers import batch_slices
 from helpers.layers import (
     CONV_TYPES,
     WithoutActivation,
@@ -555,7 +556,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
         start = grey_noise_images(len(filters), size, seed)
     all_filters = np.asarray(filters, dtype="int32")
     pixels_out, starts, finals, history, start_pixels = [], [], [], [], []
-    chunks = [slice(i, i + batch_size) for i in range(0, len(filters), batch_size)]
+    chunks = list(batch_slices(len(filters), batch_size))
     bar = _progress_bar(steps * len(chunks), progress, f"{path} ({method})")
     try:
         with _quiet_retracing():
