@@ -390,3 +390,19 @@ def test_jitter_shifts_each_image_by_whole_pixels():
         matches = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)
                    if np.allclose(np.roll(image, (dy, dx), axis=(0, 1))[4:-4, 4:-4], shifted[4:-4, 4:-4], atol=1e-3)]
         assert len(matches) == 1
+
+
+def test_filter_grid_labels_each_tile_with_its_filter_number():
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import plot_filter_grid
+
+    images = np.random.default_rng(0).integers(0, 255, (10, 8, 8, 3)).astype("uint8")
+    ax = plot_filter_grid(images, ncols=4, labels=range(20, 30))
+    assert [t.get_text() for t in ax.texts] == [str(i) for i in range(20, 30)]
+    x, y = ax.texts[5].get_position()  # tile 5: row 1, column 1 of a 4-wide grid, 8 px tiles, 2 px apart
+    assert (x, y) == (1 * 10 + 1, 1 * 10 + 1)
+    assert not plot_filter_grid(images).texts
+    with pytest.raises(ValueError, match="10 tiles"):
+        plot_filter_grid(images, labels=[1, 2])
+    plt.close("all")
