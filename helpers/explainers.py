@@ -42,7 +42,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from helpers._backend import keras, tf
-from helpers.data import channels_first_hint, to_pixels, to_rgb
+from helpers.data import channels_first_hint, to_pixels, to_rgb, user_stacklevel
 from helpers.layers import (
     check_model,
     choose_output,
@@ -146,7 +146,8 @@ def _as_array(images, what: str) -> np.ndarray:
         if arrays[0].ndim not in (2, 3):
             raise ValueError(f"A list of {what}s must hold single images (H, W, C); got shape {arrays[0].shape}.")
         return np.stack(arrays)
-    if not (isinstance(images, np.ndarray) or hasattr(images, "__array__") or hasattr(images, "numpy")):
+    if not (isinstance(images, np.ndarray) or hasattr(images, "__array__") or hasattr(images, "numpy")
+            or hasattr(images, "__array_interface__")):  # numpy arrays, tensors, PIL images
         raise TypeError(f"Expected {what}s as a numpy array (or a list of arrays); got {type(images).__name__}.")
     return np.asarray(images)
 
@@ -570,7 +571,7 @@ class Explainer:
             warnings.warn(
                 f"{self.title or self.name}: no positive evidence for the explained class in image(s) {which[:10]}"
                 f"{' …' if len(which) > 10 else ''}{where}; those heatmaps are all zeros. {advice}",
-                EmptyHeatmapWarning, stacklevel=3,
+                EmptyHeatmapWarning, stacklevel=user_stacklevel(),
             )
         return Explanation(heatmaps=heatmaps, raw=raw, class_indices=classes.astype(int), scores=scores,
                            layer=self.layer, method=self.name, weights=weights if weights.shape[-1] else None,

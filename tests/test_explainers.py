@@ -344,6 +344,7 @@ BAD_INPUTS = [
     ("greyscale (H, W)", "grey", None),
     ("RGBA image", "rgba", None),
     ("list of images", "list", None),
+    ("PIL image", "pil", None),
     # class indices
     ("float class 2.5", lambda m: helpers.grad_cam(m, IMAGE, class_index=2.5), (ValueError, r"integer class.*got 2.5")),
     ("string '2'", lambda m: helpers.grad_cam(m, IMAGE, class_index="2"), (ValueError, "'2' is not a class")),
@@ -431,6 +432,11 @@ def _check_correct(kind: str, model) -> None:
         np.testing.assert_allclose(helpers.grad_cam(model, rgba), reference, atol=1e-6)
     elif kind == "list":
         np.testing.assert_allclose(helpers.grad_cam(model, [IMAGE, IMAGE]), np.stack([reference] * 2), atol=1e-6)
+    elif kind == "pil":
+        from PIL import Image
+
+        as_uint8 = IMAGE.astype(np.uint8)
+        np.testing.assert_allclose(helpers.grad_cam(model, Image.fromarray(as_uint8)), helpers.grad_cam(model, as_uint8))
     elif kind == "numpy_int":
         np.testing.assert_allclose(helpers.grad_cam(model, IMAGE, class_index=np.int64(2)),
                                    helpers.grad_cam(model, IMAGE, class_index=2))
@@ -484,3 +490,13 @@ def test_batch_slices_is_the_one_batching_loop():
     assert [(s.start, s.stop) for s in explainers.batch_slices(5, 2)] == [(0, 2), (2, 4), (4, 5)]
     with pytest.raises(ValueError, match="positive"):
         list(explainers.batch_slices(5, 0))
+
+
+def test_warnings_point_at_the_callers_line(tiny_gap_model):
+    """A warning names the user's own line, never a file inside the installed package."""
+    with pytest.warns(ImageRangeWarning) as record:
+        helpers.grad_cam(tiny_gap_model, IMAGE / 255.0)
+    assert record[0].filename == __file__
+    with pytest.warns(ImageRangeWarning) as record:
+        get_explainer(tiny_gap_model).explain(IMAGE / 255.0)
+    assert record[0].filename == __file__

@@ -157,3 +157,12 @@ def test_cam_explorer_offers_any_registered_method(tiny_gap_model, tiny_sequenti
     assert explorer.caption_text.endswith("input pixels") and explorer.view.value
     explorer.method.value = "eigen_cam"
     assert "layer conv2d_2" in explorer.caption_text
+
+
+def test_explorer_redraw_benchmark_reports_both_explorers(tiny_sequential, tiny_gap_model):
+    from helpers.benchmarks import widgets as bench
+
+    report = bench.run(quick=True, models={"small_convnet": tiny_sequential, "vgg_gap": tiny_gap_model})
+    assert "ActivationExplorer" in report and "CAMExplorer" in report
+    row = next(line for line in report.splitlines() if "ActivationExplorer" in line)
+    assert row.rstrip("| ").endswith("1")  # activations computed once, however often the slider moves
