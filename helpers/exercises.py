@@ -1,4 +1,4 @@
-"""Checked exercises: one checker per exercise of the three chapters.
+"""Checked exercises: one checker per exercise of the chapters.
 
 Each exercise asks the student to write a small function. Its checker calls that function on
 inputs of its own (seeded, so the feedback is reproducible), compares the result with the
@@ -13,7 +13,8 @@ Taught in: ``01_intermediate_activations`` (:func:`check_conv_params`,
 :func:`check_feature_map_side`, :func:`check_layer_sparsity`), ``02_filter_visualization``
 (:func:`check_filter_loss`, :func:`check_ascent_step`, :func:`check_silent_filters`) and
 ``03_class_activation_maps`` (:func:`check_class_score`, :func:`check_cam_map`,
-:func:`check_grad_cam_weights`).
+:func:`check_grad_cam_weights`) and ``04_beyond_grad_cam`` (:func:`check_energy_share`,
+:func:`check_smooth_grad_map`, :func:`check_ig_attributions`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ __all__ = [
     "check_cam_map",
     "check_class_score",
     "check_conv_params",
+    "check_energy_share",
     "check_feature_map_side",
     "check_filter_loss",
     "check_grad_cam_weights",
+    "check_ig_attributions",
     "check_layer_sparsity",
     "check_silent_filters",
+    "check_smooth_grad_map",
 ]
 
 
@@ -428,6 +432,96 @@ def check_grad_cam_weights(grad_cam_weights: Callable[[np.ndarray], np.ndarray])
     return _judge(cases, grad_cam_weights, "One weight per map: average that map's gradients over its height and width.")
 
 
+# --------------------------------------------------------------------------- chapter 4
+def check_energy_share(energy_share: Callable[[np.ndarray, np.ndarray], float]) -> Feedback:
+    """Exercise 4.1: the share of a heatmap's mass that lies on the object (energy in mask).
+
+    Args:
+        energy_share: the student's ``energy_share(heatmap, mask)`` taking a ``(H, W)`` map of
+            non-negative values and a ``(H, W)`` boolean mask, returning ``Σ map·mask / Σ map``.
+
+    Returns:
+        :class:`Feedback`.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    rng = np.random.default_rng(41)
+    cases = []
+    for h, w in [(10, 10), (12, 7), (20, 20)]:
+        heatmap = rng.uniform(0, 1, (h, w)) ** 3
+        mask = np.zeros((h, w), bool)
+        mask[h // 4:h // 2 + 2, w // 5:w // 2 + 1] = True
+        expected = float((heatmap * mask).sum() / heatmap.sum())
+        cases.append(((heatmap, mask), expected, {
+            "Divide by the mass of the whole map, not by the number of pixels inside the mask.":
+                float((heatmap * mask).sum() / mask.sum()),
+            "That is the share of the *image* the object covers: weigh each pixel by the heatmap.": float(mask.mean()),
+            "Divide by the whole map's mass, not by the mass outside the object.":
+                float((heatmap * mask).sum() / (heatmap * ~mask).sum()),
+        }))
+    return _judge(cases, energy_share, "Sum the heatmap over the mask's pixels, divide by the sum over all pixels.")
+
+
+def check_smooth_grad_map(smooth_grad_map: Callable[[np.ndarray], np.ndarray]) -> Feedback:
+    """Exercise 4.2: SmoothGrad's map from the gradients of the noisy copies.
+
+    Args:
+        smooth_grad_map: the student's ``smooth_grad_map(gradients)`` taking the gradients of
+            ``S`` noisy copies, shape ``(S, H, W, 3)``, and returning the ``(H, W)`` map: the mean
+            over the copies, then its absolute value, then the maximum over the colours.
+
+    Returns:
+        :class:`Feedback`.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    rng = np.random.default_rng(42)
+    cases = []
+    for s, h, w in [(8, 6, 6), (3, 9, 5), (16, 4, 4)]:
+        gradients = rng.normal(0, 1, (s, h, w, 3))
+        expected = np.abs(gradients.mean(axis=0)).max(axis=-1)
+        cases.append(((gradients,), expected, {
+            "Average the signed gradients first, then take the absolute value (|·| first is another, "
+            "larger map; it is what tf-keras-vis computes).": np.abs(gradients).mean(axis=0).max(axis=-1),
+            "Average over the copies (axis 0), do not sum them.": np.abs(gradients.sum(axis=0)).max(axis=-1),
+            "Take the largest of the three colours, not their sum.": np.abs(gradients.mean(axis=0)).sum(axis=-1),
+            "Keep the magnitude: take the absolute value of the mean gradient.": gradients.mean(axis=0).max(axis=-1),
+        }))
+    return _judge(cases, smooth_grad_map, "Mean over the copies (axis 0), absolute value, then max over the colours.")
+
+
+def check_ig_attributions(ig_attributions: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
+    """Exercise 4.3: Integrated Gradients from the mean gradient along the path.
+
+    Args:
+        ig_attributions: the student's ``ig_attributions(image, baseline, mean_gradients)``,
+            each ``(H, W, 3)``, returning the ``(H, W)`` map ``Σ_colours (x − x') · ḡ``.
+
+    Returns:
+        :class:`Feedback`.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    rng = np.random.default_rng(43)
+    cases = []
+    for h, w in [(5, 5), (8, 3), (12, 12)]:
+        image = rng.uniform(0, 255, (h, w, 3))
+        baseline = np.full((h, w, 3), 127.5) if h == 8 else np.zeros((h, w, 3))
+        gradients = rng.normal(0, 0.01, (h, w, 3))
+        expected = ((image - baseline) * gradients).sum(axis=-1)
+        cases.append(((image, baseline, gradients), expected, {
+            "Multiply by the path's length (image − baseline), not by the image alone.":
+                (image * gradients).sum(axis=-1),
+            "Multiply the gradients by (image − baseline): the gradients alone are saliency.": gradients.sum(axis=-1),
+            "Sum over the colours, keeping the signs: completeness needs the signed attributions.":
+                np.abs((image - baseline) * gradients).sum(axis=-1),
+            "Sum the three colours, do not average them (the sum over all pixels must give the score difference).":
+                ((image - baseline) * gradients).mean(axis=-1),
+        }))
+    return _judge(cases, ig_attributions, "(image − baseline) × mean gradient, summed over the colours.",
+                  compare=lambda a, b: _close(a, b, atol=1e-5))
+
+
 EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
     "conv_params": (1, check_conv_params),
     "feature_map_side": (1, check_feature_map_side),
@@ -438,5 +532,8 @@ EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
     "class_score": (3, check_class_score),
     "cam_map": (3, check_cam_map),
     "grad_cam_weights": (3, check_grad_cam_weights),
+    "energy_share": (4, check_energy_share),
+    "smooth_grad_map": (4, check_smooth_grad_map),
+    "ig_attributions": (4, check_ig_attributions),
 }
 """Every exercise: the name of the function the student writes -> (chapter, its checker)."""

@@ -20,12 +20,12 @@ SOLUTIONS = pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "solu
 @pytest.fixture(scope="module")
 def solutions() -> dict[str, dict]:
     """Each chapter's solution file, executed: {chapter: its global names}."""
-    return {chapter: runpy.run_path(str(SOLUTIONS / f"ch{chapter}_solutions.py")) for chapter in (1, 2, 3)}
+    return {chapter: runpy.run_path(str(SOLUTIONS / f"ch{chapter}_solutions.py")) for chapter in (1, 2, 3, 4)}
 
 
 def test_every_exercise_has_a_solution_and_the_checker_accepts_it(solutions):
-    assert {chapter for chapter, _ in EXERCISES.values()} == {1, 2, 3}
-    for chapter in (1, 2, 3):
+    assert {chapter for chapter, _ in EXERCISES.values()} == {1, 2, 3, 4}
+    for chapter in (1, 2, 3, 4):
         assert sum(c == chapter for c, _ in EXERCISES.values()) >= 3
     for name, (chapter, check) in EXERCISES.items():
         feedback = check(solutions[chapter][name])
@@ -35,7 +35,7 @@ def test_every_exercise_has_a_solution_and_the_checker_accepts_it(solutions):
 
 
 def test_the_solution_files_run_as_scripts(capsys):
-    for chapter in (1, 2, 3):
+    for chapter in (1, 2, 3, 4):
         runpy.run_path(str(SOLUTIONS / f"ch{chapter}_solutions.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("✅ Correct") == len(EXERCISES) and "Not yet" not in out
@@ -115,6 +115,23 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda g: np.abs(g).mean(axis=(0, 1)), "sign"),
         (lambda g: np.maximum(g.mean(axis=(0, 1)), 0), "ReLU comes later"),
         (lambda g: g.mean(axis=-1), "shape"),
+    ],
+    "energy_share": [
+        (lambda m, k: float((m * k).sum() / k.sum()), "not by the number of pixels"),
+        (lambda m, k: float(k.mean()), "weigh each pixel"),
+        (lambda m, k: float((m * k).sum() / (m * ~k).sum()), "not by the mass outside"),
+    ],
+    "smooth_grad_map": [
+        (lambda g: np.abs(g).mean(axis=0).max(axis=-1), "tf-keras-vis"),
+        (lambda g: np.abs(g.sum(axis=0)).max(axis=-1), "do not sum them"),
+        (lambda g: np.abs(g.mean(axis=0)).sum(axis=-1), "largest of the three colours"),
+        (lambda g: g.mean(axis=0).max(axis=-1), "absolute value"),
+    ],
+    "ig_attributions": [
+        (lambda x, b, g: (x * g).sum(axis=-1), "not by the image alone"),
+        (lambda x, b, g: g.sum(axis=-1), "gradients alone are saliency"),
+        (lambda x, b, g: np.abs((x - b) * g).sum(axis=-1), "keeping the signs"),
+        (lambda x, b, g: ((x - b) * g).mean(axis=-1), "do not average them"),
     ],
 }
 
