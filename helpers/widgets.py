@@ -31,14 +31,20 @@ def example_images(n_shapes: int = 6, seed: int = 0, size: int = 150,
 
 
 def decode_upload(value, size: int | tuple[int, int] | None = None) -> tuple[str, np.ndarray]:
-    """Decode the value of an ipywidgets 8 ``FileUpload`` into ``(file name, image)``.
+    """Decode the value of a ``FileUpload`` (ipywidgets 7 or 8) into ``(file name, image)``.
+
+    ipywidgets 8 holds a tuple of ``{"name", "content", ...}`` dicts; ipywidgets 7 (Colab's)
+    a dict ``{file name: {"metadata": {"name", ...}, "content": bytes}}``. The last file counts.
 
     Raises:
         ValueError: nothing was uploaded, or the file is not a readable image.
     """
     from PIL import Image, UnidentifiedImageError
 
-    files = list(value.values()) if isinstance(value, dict) else list(value or ())
+    if isinstance(value, dict):  # ipywidgets 7
+        files = [{"name": item.get("metadata", {}).get("name", key), **item} for key, item in value.items()]
+    else:
+        files = list(value or ())
     if not files:
         raise ValueError("No file was uploaded.")
     item = files[-1]

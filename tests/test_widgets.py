@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import ipywidgets
 import numpy as np
 import pytest
 
@@ -13,10 +14,29 @@ from helpers.data import CLASS_NAMES, image_to_png_bytes
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 
 
+IPYWIDGETS_MAJOR = int(ipywidgets.__version__.split(".")[0])
+
+
 def _upload_value(name: str, content: bytes) -> tuple[dict, ...]:
     """What an ipywidgets 8 FileUpload holds after one file was chosen."""
     return ({"name": name, "type": "image/png", "size": len(content), "content": memoryview(content),
              "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)},)
+
+
+def _upload_value_7(name: str, content: bytes) -> dict:
+    """What an ipywidgets 7 FileUpload holds after one file was chosen (Colab's ipywidgets 7.7)."""
+    return {name: {"metadata": {"name": name, "type": "image/png", "size": len(content),
+                                "lastModified": 1704067200000}, "content": content}}
+
+
+def _choose_file(upload, name: str, content: bytes) -> None:
+    """Do to ``upload`` what the browser does when a file is chosen, in ipywidgets 7 or 8."""
+    if IPYWIDGETS_MAJOR >= 8:
+        upload.value = _upload_value(name, content)
+    else:  # value is read-only: the front end sends metadata and data, then bumps a counter
+        upload.metadata = [_upload_value_7(name, content)[name]["metadata"]]
+        upload.data = [content]
+        upload._counter += 1
 
 
 # --------------------------------------------------------------------------- shared parts
@@ -45,8 +65,17 @@ def test_decode_upload_good_png_bytes():
 
 def test_decode_upload_accepts_the_ipywidgets_7_dict_form():
     content = image_to_png_bytes(np.full((8, 8, 3), 100.0))
-    name, decoded = widgets.decode_upload({"x.png": {"name": "x.png", "content": content}})
+    name, decoded = widgets.decode_upload(_upload_value_7("x.png", content))
     assert name == "x.png" and decoded.mean() == pytest.approx(100.0)
+    both = {**_upload_value_7("a.png", image_to_png_bytes(np.zeros((4, 4, 3)))), **_upload_value_7("b.png", content)}
+    assert widgets.decode_upload(both)[0] == "b.png", "the last file counts"
+
+
+def test_widgets_run_on_the_installed_ipywidgets():
+    """Both supported majors: 8 (make test) and Colab's 7.7 (make test-colab)."""
+    assert IPYWIDGETS_MAJOR in (7, 8)
+    if IPYWIDGETS_MAJOR == 7:
+        assert tuple(int(p) for p in ipywidgets.__version__.split(".")[:2]) >= (7, 7)
 
 
 def test_decode_upload_garbage_bytes_raise():
@@ -66,12 +95,12 @@ def test_image_chooser_upload_adds_and_selects_an_entry():
     seen = []
     chooser.observe(seen.append)
     upload = np.full((40, 20, 3), 200.0, np.float32)
-    chooser.upload.value = _upload_value("grey.png", image_to_png_bytes(upload))
+    _choose_file(chooser.upload, "grey.png", image_to_png_bytes(upload))
     assert list(chooser.dropdown.options) == ["black", "upload: grey.png"]
     assert chooser.name == "upload: grey.png"
     assert chooser.image.shape == (16, 16, 3) and chooser.image.mean() == pytest.approx(200.0)
     assert len(seen) == 1 and seen[0] is chooser.image
-    chooser.upload.value = _upload_value("bad.png", b"garbage")
+    _choose_file(chooser.upload, "bad.png", b"garbage")
     assert "not a readable image" in chooser.message.value
     assert list(chooser.dropdown.options) == ["black", "upload: grey.png"]
 
@@ -140,6 +169,6 @@ def test_explorer_clamps_the_slider_to_the_layer(tiny_gap_model, tiny_images):
 
 def test_explorer_upload_is_explored(explorer):
     upload = np.random.default_rng(0).uniform(0, 255, (64, 64, 3))
-    explorer.chooser.upload.value = _upload_value("mine.png", image_to_png_bytes(upload))
+    _choose_file(explorer.chooser.upload, "mine.png", image_to_png_bytes(upload))
     assert explorer.chooser.name == "upload: mine.png"
     assert explorer.computations == 2 and explorer.maps()["conv2d_1"].shape == (30, 30, 8)
