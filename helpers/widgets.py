@@ -176,11 +176,12 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
         cols = np.minimum(np.arange(image.shape[1]) * w // image.shape[1], w - 1)
         on_input = channel_map[np.ix_(rows, cols)]
     overlay = _overlay_rgba(on_input, peak, cmap)
-    title_map = f"activation of {layer}, channel {channel} ({h}×{w})"
+    # Two short lines, not one long one: at max_pooling2d_4 a one-line title ran into the right one.
+    title_map = f"{layer} · channel {channel}\nactivation ({h}×{w})"
     state = getattr(fig, "_channel_view", None)
     if state is None or state["fig_axes"] != list(fig.axes):
         fig.clear()
-        ax_image, ax_map, ax_overlay = fig.subplots(1, 3)
+        ax_image, ax_map, ax_overlay = fig.subplots(1, 3, gridspec_kw={"wspace": 0.3})  # room for the colour bar
         image_artist = ax_image.imshow(as_display_image(image))
         ax_image.set_title("input", fontsize=9)
         map_artist = ax_map.imshow(channel_map, cmap=cmap, vmin=0, vmax=max(peak, 1e-8))
@@ -189,7 +190,7 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
         # The unit goes in the title: an axis label makes Matplotlib re-measure every tick label.
         ax_overlay.imshow(as_display_image(image) // 3 + 48)  # dimmed copy
         overlay_artist = ax_overlay.imshow(overlay)
-        ax_overlay.set_title("where it fires (stronger = more opaque)", fontsize=9)
+        ax_overlay.set_title("where it fires\n(stronger = more opaque)", fontsize=9)
         for ax in (ax_image, ax_map, ax_overlay):
             ax.set_axis_off()
         state = {"image": image_artist, "map": map_artist, "overlay": overlay_artist,
@@ -365,13 +366,17 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
     names = list(class_names) if len(class_names) == len(probabilities) else [str(i) for i in range(len(probabilities))]
     top = int(np.argmax(probabilities))
     fig.clear()
-    ax_image, ax_map, ax_overlay = fig.subplots(1, 3)
+    # Room between the panels for the middle colour bar's label, which ran over the overlay.
+    ax_image, ax_map, ax_overlay = fig.subplots(1, 3, gridspec_kw={"wspace": 0.4})
     show_image(image, ax=ax_image, title="input")
     show_heatmap(heatmap, ax=ax_map, title=f"{explainer.name} · {explainer.layer}",
                  colorbar_label="evidence for the class")
     show_overlay(image, heatmap, ax=ax_overlay, alpha=alpha, title=f"class: {names[chosen]}")
     for ax in (ax_image, ax_map, ax_overlay):
         ax.title.set_fontsize(9)
+    for bar_ax in fig.axes[3:]:  # both colour bars alike: labels 8 pt, ticks 7 pt
+        bar_ax.yaxis.label.set_fontsize(8)
+        bar_ax.tick_params(labelsize=7)
     empty = " · no positive evidence (map is all zeros)" if caught else ""
     return (f"explaining '{names[chosen]}' (p = {probabilities[chosen]:.3f}) · model's top class: "
             f"'{names[top]}' (p = {probabilities[top]:.3f}) · layer {explainer.layer}{empty}")

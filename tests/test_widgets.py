@@ -172,3 +172,56 @@ def test_explorer_upload_is_explored(explorer):
     _choose_file(explorer.chooser.upload, "mine.png", image_to_png_bytes(upload))
     assert explorer.chooser.name == "upload: mine.png"
     assert explorer.computations == 2 and explorer.maps()["conv2d_1"].shape == (30, 30, 8)
+
+
+# =========================================================================== layout: nothing runs into anything
+def _boxes(fig):
+    """Draw ``fig`` with Agg and return a renderer (text extents need one)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _colour_bar_texts(bar_ax, renderer):
+    texts = [bar_ax.yaxis.label] + [t for t in bar_ax.get_yticklabels() if t.get_text()]
+    return [t.get_window_extent(renderer) for t in texts if t.get_text()]
+
+
+def test_channel_view_titles_do_not_run_into_each_other_at_the_longest_layer_name():
+    """Chapter 1's explorer at max_pooling2d_4: the middle title used to run into the right one."""
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 255, (150, 150, 3)).astype(np.float32)
+    maps = {"max_pooling2d_4": rng.uniform(0, 0.0142, (7, 7, 128)).astype(np.float32)}
+    fig = Figure(figsize=(10.5, 3.4), dpi=72)  # ActivationExplorer's figure
+    widgets.draw_channel_view(fig, image, maps, "max_pooling2d_4", 127)
+    renderer = _boxes(fig)
+    ax_image, ax_map, ax_overlay, bar = fig.axes
+    titles = [ax.title.get_window_extent(renderer) for ax in (ax_image, ax_map, ax_overlay)]
+    assert not titles[0].overlaps(titles[1]) and not titles[1].overlaps(titles[2])
+    for box in _colour_bar_texts(bar, renderer):
+        assert box.x1 < ax_overlay.get_window_extent(renderer).x0, "the colour bar's ticks reach the right panel"
+
+
+def test_cam_view_colour_bars_are_alike_and_clear_of_the_overlay(tiny_gap_model, tiny_images):
+    """Chapter 3's explorer: the middle colour bar's label ran over the overlay, in another size."""
+    from matplotlib.figure import Figure
+
+    from helpers.data import resize_image
+
+    fig = Figure(figsize=(10.5, 3.3), dpi=72)  # CAMExplorer's figure
+    widgets.draw_cam_view(fig, tiny_gap_model, resize_image(tiny_images[0], 32), class_names=("a", "b", "c"))
+    renderer = _boxes(fig)
+    ax_image, ax_map, ax_overlay, bar_map, bar_overlay = fig.axes
+    assert bar_map.yaxis.label.get_text() == bar_overlay.yaxis.label.get_text() != ""
+    assert bar_map.yaxis.label.get_fontsize() == bar_overlay.yaxis.label.get_fontsize()
+    sizes = {t.get_fontsize() for bar in (bar_map, bar_overlay) for t in bar.get_yticklabels()}
+    assert len(sizes) == 1, f"tick labels of the two colour bars differ in size: {sizes}"
+    overlay_box = ax_overlay.get_window_extent(renderer)
+    for box in _colour_bar_texts(bar_map, renderer):
+        assert box.x1 < overlay_box.x0, "the middle colour bar's label runs over the overlay panel"
+    for box in _colour_bar_texts(bar_overlay, renderer):
+        assert box.x1 <= fig.bbox.x1, "the right colour bar's label leaves the figure"
