@@ -81,7 +81,8 @@ class ImageChooser:
         self.message = widgets.HTML()
         self.widget = widgets.HBox([self.dropdown, self.upload, self.message])
         self._callbacks: list[Callable[[np.ndarray], None]] = []
-        self.dropdown.observe(lambda change: self._notify(), names="value")
+        self._adding = False
+        self.dropdown.observe(lambda change: None if self._adding else self._notify(), names="value")
         self.upload.observe(self._on_upload, names="value")
 
     @property
@@ -109,8 +110,17 @@ class ImageChooser:
         key = f"upload: {name}"
         self.images[key] = image
         self.message.value = ""
-        self.dropdown.options = list(self.images)
-        self.dropdown.value = key  # triggers _notify
+        # New options reset the dropdown to its first entry. Sent apart, that reset and the new
+        # value crossed in the browser, which kept the new entry shown but drew the first image
+        # (found by the browser test). One message with the final state, and one redraw.
+        with self.dropdown.hold_sync():
+            self._adding = True
+            try:
+                self.dropdown.options = list(self.images)
+                self.dropdown.value = key
+            finally:
+                self._adding = False
+        self._notify()
 
 
 # =========================================================================== 01 intermediate activations

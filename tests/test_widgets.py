@@ -100,9 +100,25 @@ def test_image_chooser_upload_adds_and_selects_an_entry():
     assert chooser.name == "upload: grey.png"
     assert chooser.image.shape == (16, 16, 3) and chooser.image.mean() == pytest.approx(200.0)
     assert len(seen) == 1 and seen[0] is chooser.image
+    _choose_file(chooser.upload, "grey.png", image_to_png_bytes(upload / 2))  # the same name again
+    assert list(chooser.dropdown.options) == ["black", "upload: grey.png"] and len(seen) == 2
+    assert chooser.image.mean() == pytest.approx(100.0), "a new file under the same name is redrawn"
     _choose_file(chooser.upload, "bad.png", b"garbage")
     assert "not a readable image" in chooser.message.value
     assert list(chooser.dropdown.options) == ["black", "upload: grey.png"]
+
+
+def test_image_chooser_upload_redraws_once_whatever_entry_was_chosen():
+    """Adding the upload to the options resets the dropdown to its first entry; that reset must
+    not draw the first image before the upload (seen in the browser as a flash of a wrong picture)."""
+    options = {"black": np.zeros((16, 16, 3), np.float32), "white": np.full((16, 16, 3), 255.0, np.float32)}
+    chooser = widgets.ImageChooser(options, size=16)
+    chooser.dropdown.value = "white"
+    seen = []
+    chooser.observe(seen.append)
+    _choose_file(chooser.upload, "grey.png", image_to_png_bytes(np.full((16, 16, 3), 128.0)))
+    assert chooser.name == "upload: grey.png"
+    assert len(seen) == 1 and seen[0].mean() == pytest.approx(128.0)
 
 
 def test_image_chooser_needs_images():

@@ -153,6 +153,76 @@ def _run_notebook(page, base: str, token: str, name: str) -> float:
         time.sleep(1.0)
 
 
+_KERNEL_PRINT = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  let text = '';
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') text += msg.content.text;
+    if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
+  };
+  await future.done;
+  return text;
+}"""
+
+_CONTROLS_IN_KERNEL = """
+import json as _json, ipywidgets as _widgets
+def _controls(box, found):
+    if isinstance(box, _widgets.Dropdown):
+        found.append(["select", box.label])
+    elif isinstance(box, (_widgets.IntSlider, _widgets.FloatSlider)):
+        found.append(["slider", box.value])
+    elif isinstance(box, _widgets.ToggleButtons):
+        found.append(["toggle", box.label])
+    for child in getattr(box, "children", ()):
+        _controls(child, found)
+    return found
+print(_json.dumps(_controls(explorer.widget, [])))
+"""
+
+_CONTROLS_IN_PAGE = """root => {
+  const found = [];
+  for (const el of root.querySelectorAll('select, .widget-slider .widget-readout, .widget-toggle-buttons')) {
+    if (el.tagName === 'SELECT') found.push(['select', el.selectedIndex >= 0 ? el.options[el.selectedIndex].text.replace(/\u00a0/g, ' ') : null]);
+    else if (el.classList.contains('widget-readout')) found.push(['slider', parseFloat(el.textContent)]);
+    else {
+      const active = el.querySelector('button.mod-active');
+      found.push(['toggle', active ? active.textContent.replace(/\u00a0/g, ' ').trim() : null]);
+    }
+  }
+  return found;
+}"""
+
+
+def _settled(page, image, quiet_s: float = 0.5, limit_s: float = 20.0) -> None:
+    """Wait until the picture has not changed for ``quiet_s`` and the kernel is idle."""
+    deadline = time.monotonic() + limit_s
+    last, since = image.get_attribute("src"), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = image.get_attribute("src")
+        if now != last:
+            last, since = now, time.monotonic()
+        busy = page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status")
+        if time.monotonic() - since >= quiet_s and busy == "idle":
+            return
+    raise AssertionError("the explorer kept redrawing")
+
+
+def _same_controls(page, root) -> None:
+    """What the browser shows in every control is what the kernel's widgets hold."""
+    text = page.evaluate(_KERNEL_PRINT, _CONTROLS_IN_KERNEL)
+    assert not text.startswith("ERROR"), text
+    kernel = json.loads(text)
+    shown = root.evaluate(_CONTROLS_IN_PAGE)
+    assert [kind for kind, _ in kernel] == [kind for kind, _ in shown], (kernel, shown)
+    for (kind, held), (_, seen) in zip(kernel, shown):
+        if kind == "slider":
+            assert seen == pytest.approx(held, abs=0.01), f"slider shows {seen}, the kernel holds {held}"
+        else:
+            assert seen == held, f"{kind} shows {seen!r}, the kernel holds {held!r}"
+
+
 def _explorer(page):
     """The explorer's box: the VBox that holds the picture (an ipywidgets Image)."""
     images = page.locator(".jp-OutputArea-output .widget-image")
@@ -173,8 +243,10 @@ def _changed(page, image, action, label: str, shots: pathlib.Path, timings: dict
                            arg=[image.element_handle(), before], timeout=30_000)
     elapsed = time.monotonic() - start
     timings[label] = round(elapsed, 3)
+    _settled(page, image)
     page.screenshot(path=str(shots / f"{label}.png"))
     assert elapsed < UPDATE_LIMIT_S, f"{label}: the picture took {elapsed:.2f} s to update"
+    _same_controls(page, image.locator("xpath=ancestor::div[contains(@class, 'widget-vbox')][1]"))
 
 
 def _exercise_every_control(page, root, image, shots: pathlib.Path, upload_file: pathlib.Path) -> dict[str, float]:
@@ -226,6 +298,17 @@ def test_explorer_updates_in_the_browser(lab, browser, name, tmp_path) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     console_errors: list[str] = []
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    # No network at test time: only the local server is reachable (the Colab badge image is not).
+    blocked: list[str] = []
+
+    def local_only(route) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", local_only)
     try:
         seconds = _run_notebook(page, base, token, name)
         root, image = _explorer(page)
@@ -233,12 +316,21 @@ def test_explorer_updates_in_the_browser(lab, browser, name, tmp_path) -> None:
         page.screenshot(path=str(shots / "after_run_all.png"))
         upload_file = tmp_path / "upload.png"
         shutil.copy2(ROOT / "data" / "images" / "coffee.png", upload_file)
+        from helpers.data import load_image
+
+        size = 150  # both explorers' models take 150×150 images
+        upload_mean = float(load_image(upload_file, size=size).mean())
+        _same_controls(page, root)
         timings = _exercise_every_control(page, root, image, shots, upload_file)
+        text = page.evaluate(_KERNEL_PRINT, "print(explorer.chooser.name, float(explorer.chooser.image.mean()))")
+        name_shown, mean = text.rsplit(" ", 1)
+        assert name_shown == "upload: upload.png" and abs(float(mean) - upload_mean) < 1.0, text
     finally:
         page.screenshot(path=str(shots / "last.png"))
         page.close()
     report = {"notebook": name, "run_all_seconds": round(seconds, 1), "update_seconds": timings,
-              "slowest_update_seconds": max(timings.values()), "console_errors": console_errors[:20]}
+              "slowest_update_seconds": max(timings.values()), "console_errors": console_errors[:20],
+              "blocked_requests": sorted(set(blocked))}
     (shots / "timings.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     assert len(timings) >= 6
