@@ -35,6 +35,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 NOTEBOOKS = ("01_intermediate_activations.ipynb", "03_class_activation_maps.ipynb")
 UPDATE_LIMIT_S = 1.0
 """Each control change must show a new picture within this time."""
+UNTRUSTED = "untrusted_copy_of_01.ipynb"
+"""Notebook 01 as a fresh clone has it before `make lab` trusts it."""
 RUN_ALL_LIMIT_S = 900
 """A notebook's run from top to bottom (about 1 to 3 minutes on 2 cores)."""
 
@@ -59,10 +61,17 @@ def lab(tmp_path_factory):
     root.mkdir()
     for name in NOTEBOOKS:
         shutil.copy2(ROOT / "notebooks" / name, root / name)
+    # Trust is a signature of the content: the copy gets one more line, so it is not signed.
+    copy = json.loads((ROOT / "notebooks" / NOTEBOOKS[0]).read_text(encoding="utf-8"))
+    copy["cells"][0]["source"].append("\n\n(an untrusted copy)")
+    (root / UNTRUSTED).write_text(json.dumps(copy, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     port, token = _free_port(), uuid.uuid4().hex
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # What `make lab` does first (the untrusted copy stays as a fresh clone's notebooks are).
+    subprocess.run([str(pathlib.Path(sys.executable).parent / "jupyter"), "trust", *(str(root / n) for n in NOTEBOOKS)],
+                   env=env, check=True, capture_output=True)
     # Jupyter finds the kernel spec of this environment's python (ipykernel) in sys.prefix.
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}",
                "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
@@ -287,6 +296,41 @@ def _exercise_every_control(page, root, image, shots: pathlib.Path, upload_file:
 
     _changed(page, image, choose_file, "upload", shots, timings)
     return timings
+
+
+def _open(page, base: str, token: str, name: str) -> None:
+    page.goto(f"{base}/lab/tree/{name}?token={token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.wait_for_timeout(3000)  # let the widget manager restore the stored state
+
+
+def test_stored_explorer_pictures_show_only_in_trusted_notebooks(lab, browser) -> None:
+    """A fresh clone: JupyterLab draws the stored widget pictures once `make lab` trusted the
+    notebook; untrusted, it shows the widget's text form ("VBox(children=...")."""
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
+    OUTPUTS.mkdir(parents=True, exist_ok=True)
+    try:
+        _open(page, base, token, NOTEBOOKS[0])
+        stored = page.locator(".jp-OutputArea-output .widget-image")
+        stored.first.wait_for(timeout=60_000)
+        stored.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(OUTPUTS / "stored_widgets_trusted.png"))
+        assert page.evaluate("img => img.naturalWidth > 0", stored.first.element_handle())
+        page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+        _open(page, base, token, UNTRUSTED)
+        shown = page.evaluate("""() => {
+          const node = window.jupyterapp.shell.currentWidget.node;
+          return {title: window.jupyterapp.shell.currentWidget.title.label,
+                  pictures: node.querySelectorAll('.jp-OutputArea-output .widget-image').length,
+                  text: node.textContent.includes('VBox(children=(HBox(')};
+        }""")
+        assert shown == {"title": UNTRUSTED, "pictures": 0, "text": True}, shown
+        page.screenshot(path=str(OUTPUTS / "stored_widgets_untrusted.png"))
+    finally:
+        page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+        page.close()
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
