@@ -241,3 +241,22 @@ def test_cam_view_colour_bars_are_alike_and_clear_of_the_overlay(tiny_gap_model,
         assert box.x1 < overlay_box.x0, "the middle colour bar's label runs over the overlay panel"
     for box in _colour_bar_texts(bar_overlay, renderer):
         assert box.x1 <= fig.bbox.x1, "the right colour bar's label leaves the figure"
+
+
+def test_cam_view_redraw_on_the_same_figure_equals_a_fresh_drawing(tiny_gap_model, tiny_images):
+    """The explorer redraws into its figure by updating pictures and titles; the result must be
+    pixel for pixel what a fresh figure shows (another image, class, layer and alpha)."""
+    from matplotlib.figure import Figure
+
+    def pixels(fig):
+        return np.asarray(_boxes(fig).buffer_rgba()).copy()
+
+    kwargs = dict(method="grad_cam", layer="block1_conv1", class_index=2, alpha=0.7, class_names=("a", "b", "c"))
+    reused = Figure(figsize=(6, 2), dpi=40)
+    widgets.draw_cam_view(reused, tiny_gap_model, tiny_images[0], class_names=("a", "b", "c"))
+    axes = list(reused.axes)
+    caption = widgets.draw_cam_view(reused, tiny_gap_model, tiny_images[1], **kwargs)
+    assert reused.axes == axes, "the second drawing reused the figure's axes"
+    fresh = Figure(figsize=(6, 2), dpi=40)
+    assert widgets.draw_cam_view(fresh, tiny_gap_model, tiny_images[1], **kwargs) == caption
+    np.testing.assert_array_equal(pixels(reused), pixels(fresh))
