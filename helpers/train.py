@@ -2,7 +2,7 @@
 
 Every epoch draws fresh images (seeds from :data:`helpers.data.TRAIN_SEED_OFFSET` on), so the
 networks never see the same picture twice and never see a held-out one. Training is seeded and
-reproducible on one machine; it prints accuracy and time and writes ``data/models/<name>.keras``
+reproducible on one machine; it prints accuracy and time and writes ``data/models/<name>.weights.npz``
 plus ``data/models/model_cards.json``.
 
 Usage::
@@ -27,7 +27,7 @@ import numpy as np
 
 from helpers._backend import keras, tf
 from helpers.data import CLASS_NAMES, TRAIN_SEED_OFFSET, make_shapes
-from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS
+from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS, model_path, read_model, save_weights
 
 __all__ = [
     "HELDOUT_SEED", "DEFAULTS", "CONTINUATIONS", "VALIDATION_SEED", "easy_fraction", "evaluate",
@@ -333,17 +333,13 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
 
 
 def save_model(model: keras.Model, name: str, out_dir: pathlib.Path = MODELS_DIR) -> pathlib.Path:
-    """Save ``model`` as ``out_dir/<name>.keras`` without optimizer state.
+    """Save ``model``'s weights as ``out_dir/<name>.weights.npz`` (no optimizer state).
 
-    A fresh clone of the model (same architecture and layer names, not compiled) receives the
-    trained weights, so whatever ``blocks`` the model was built with is kept.
+    The format of the bundled models (:func:`helpers.models.save_weights`): the weights by
+    layer name plus the builder's arguments, whatever ``blocks`` the model was built with, so
+    :func:`helpers.load_model` rebuilds it on any Keras 3 release.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clean = keras.models.clone_model(model)
-    clean.set_weights(model.get_weights())
-    path = out_dir / f"{name}.keras"
-    clean.save(path)
-    return path
+    return save_weights(model, name, model_path(name, out_dir))
 
 
 def _read_cards(path: pathlib.Path) -> dict:
@@ -379,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--heldout-images", type=int, default=600)
-    parser.add_argument("--out", type=pathlib.Path, default=MODELS_DIR, help="folder for the .keras files")
+    parser.add_argument("--out", type=pathlib.Path, default=MODELS_DIR, help="folder for the .weights.npz files")
     args = parser.parse_args(argv)
     cards_path = args.out / "model_cards.json"
     overrides = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate),
@@ -396,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             if resume:  # re-read: a first run just replaced the card, each continuation extends it
                 done = len(_read_cards(cards_path).get(name, {}).get("resumed", []))
                 settings.update(pretrain_epochs=0, seed_offset=TRAIN_SEED_OFFSET + 100 * (1 + done),
-                                initial_model=keras.saving.load_model(args.out / f"{name}.keras", compile=False))
+                                initial_model=read_model(model_path(name, args.out)))
             shown = {k: v for k, v in settings.items() if k != "initial_model"}
             print(f"Training {name}{' (continuing the saved model)' if resume else ''}: {shown}", flush=True)
             model, card = train_model(name, batch_size=args.batch_size, seed=args.seed,
