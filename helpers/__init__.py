@@ -9,11 +9,12 @@ The flat namespace is built from each module's ``__all__``:
 * ``layers`` — find layers in any model, re-trace it, receptive fields, the default layer;
 * ``explainers`` — the core every explanation method runs through: checks, registry, ``explain``;
 * ``cams`` — the CAM family (CAM, Grad-CAM); ``evaluation`` — heatmaps measured against masks;
-* ``activations`` (chapter 1), ``filters`` (chapter 2), ``plotting``.
+* ``activations`` (chapter 1), ``filters`` (chapter 2), ``shortcuts`` (chapter 5), ``plotting``.
 """
 
 from helpers._backend import EPSILON, keras, tf  # noqa: F401
 from helpers import activations, cams, data, evaluation, explainers, filters, layers, models, plotting  # noqa: F401
+from helpers import shortcuts  # noqa: F401
 
 from helpers.data import *  # noqa: F401,F403
 from helpers.models import *  # noqa: F401,F403
@@ -23,4 +24,5 @@ from helpers.cams import *  # noqa: F401,F403
 from helpers.evaluation import *  # noqa: F401,F403
 from helpers.activations import *  # noqa: F401,F403
 from helpers.filters import *  # noqa: F401,F403
+from helpers.shortcuts import *  # noqa: F401,F403
 from helpers.plotting import overlay  # noqa: F401

@@ -1,0 +1,128 @@
+"""The shortcut lab: measure where every explanation method puts its mass, and the lab's exercise.
+
+A model that is right for the wrong reason (a "Clever Hans", Lapuschkin et al. 2019; shortcut
+learning, Geirhos et al. 2020) is caught only if its heatmaps point at the wrong reason. The
+shape world knows the truth: the shape's mask and the tag's mask (:func:`helpers.make_tagged_shapes`),
+so each method's heatmaps can be scored by the share of their mass on each.
+
+Taught in: ``05_shortcut_lab``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from helpers._backend import keras
+from helpers.evaluation import mass_inside
+from helpers.explainers import EmptyHeatmapWarning, explain, list_methods
+
+__all__ = ["mass_shares", "tag_information", "check_uninformative_agreement"]
+
+
+def mass_shares(model: keras.Model, images: np.ndarray, regions: Mapping[str, np.ndarray],
+                methods: Sequence[str] | None = None, class_index=None,
+                batch_size: int = 64) -> dict[str, dict[str, float]]:
+    """Mean share of heatmap mass inside each region, for every explanation method.
+
+    Args:
+        model: the classifier to explain.
+        images: ``(N, H, W, 3)`` images in 0..255.
+        regions: named bool masks ``(N, H, W)``, e.g. ``{"shape": masks, "tag": tag_masks}``.
+        methods: method names; default every registered one (:func:`helpers.list_methods`).
+        class_index: the class to explain (``None``: each image's top class), as in
+            :func:`helpers.explain`.
+        batch_size: images per explanation batch.
+
+    Returns:
+        ``{method: {region: mean share in [0, 1]}}``. A method that cannot explain this model
+        gets ``nan`` shares and its error under the key ``"error"`` (as a string in the dict).
+        Images whose heatmap is empty (no positive evidence) count as zero mass everywhere.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    methods = list_methods() if methods is None else list(methods)
+    result: dict[str, dict[str, float]] = {}
+    for method in methods:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", EmptyHeatmapWarning)
+                maps = explain(model, images, method=method, class_index=class_index, batch_size=batch_size)
+        except Exception as err:  # a method that does not apply to this model: reported, not fatal
+            result[method] = {name: float("nan") for name in regions}
+            result[method]["error"] = f"{type(err).__name__}: {err}"  # type: ignore[assignment]
+            continue
+        result[method] = {name: float(np.mean(mass_inside(maps, mask))) for name, mask in regions.items()}
+    return result
+
+
+def tag_information(agreement: float, num_classes: int = 6) -> float:
+    """Bits of information a tag's colour gives about the label, for a given ``agreement``.
+
+    Labels are uniform; a tag has the label's colour with probability ``agreement`` and,
+    otherwise, one of the other ``num_classes - 1`` colours at random, as in
+    :func:`helpers.make_tagged_shapes`. The result is the mutual information between colour and
+    label: ``log2(num_classes) - H(colour | label)``.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    a = float(agreement)
+    if not 0.0 <= a <= 1.0:
+        raise ValueError(f"agreement must lie in [0, 1]; got {agreement!r}.")
+    others = num_classes - 1
+
+    def term(p: float, count: int) -> float:
+        return 0.0 if p <= 0.0 else -count * p * math.log2(p)
+
+    conditional = term(a, 1) + term((1.0 - a) / others, others)
+    return max(0.0, math.log2(num_classes) - conditional)
+
+
+def check_uninformative_agreement(answer, verbose: bool = True) -> bool:
+    """The lab's exercise: the ``agreement`` that makes the tag useless to a model.
+
+    Accepts the value at which a tag's colour says nothing about the label (to three decimals,
+    a float or a fraction); rejects the common wrong answers with a hint that does not give the
+    value away.
+
+    Args:
+        answer: the student's agreement, a number in [0, 1].
+        verbose: print the verdict and the hint.
+
+    Returns:
+        ``True`` for the right answer, ``False`` otherwise.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    def say(message: str, ok: bool) -> bool:
+        if verbose:
+            print(message)
+        return ok
+
+    if answer is None:
+        return say("Not yet: None removes the tag. The task is to keep a tag on every image and make it useless.",
+                   False)
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return say(f"Not yet: the answer is a number in [0, 1], the share of tags in their label's colour "
+                   f"(got {answer!r}).", False)
+    if isinstance(answer, bool) or not 0.0 <= value <= 1.0:
+        return say(f"Not yet: an agreement is a share, between 0 and 1 (got {answer!r}).", False)
+    if abs(value - 1 / 6) < 5e-4:
+        return say("Right: at this agreement every colour is equally likely whatever the shape, so the tag carries "
+                   f"{tag_information(value):.3f} bits and a model can only win by looking at the shape.", True)
+    if value == 0.0:
+        return say("Not yet: a tag that is never right still informs: its colour rules one class out. "
+                   f"It carries {tag_information(value):.3f} bits about the label. Which agreement makes "
+                   "every colour equally likely for every shape?", False)
+    if abs(value - 0.5) < 1e-9:
+        return say("Not yet: half right is far from useless; a model that trusts the tag wins half the time, "
+                   f"against one time in six by guessing ({tag_information(value):.3f} bits).", False)
+    if value == 1.0:
+        return say("Not yet: that is the shortcut model's training set, where the tag gives the answer away.", False)
+    return say(f"Not yet: at agreement {value:.3f} the tag still carries {tag_information(value):.3f} bits about "
+               "the label. Think of how often each colour appears on a given shape.", False)

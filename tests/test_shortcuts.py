@@ -1,0 +1,59 @@
+"""helpers.shortcuts: heatmap mass per region for every method, the tag's information, the lab's exercise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers.data import make_tagged_shapes
+from helpers.explainers import list_methods
+from helpers.shortcuts import check_uninformative_agreement, mass_shares, tag_information
+
+
+def test_tag_information_extremes() -> None:
+    assert tag_information(1.0) == pytest.approx(math.log2(6))
+    assert tag_information(1 / 6) == pytest.approx(0.0, abs=1e-12)
+    assert tag_information(0.0) == pytest.approx(math.log2(6) - math.log2(5))
+    assert tag_information(0.5) > tag_information(0.0) > 0
+    with pytest.raises(ValueError):
+        tag_information(1.2)
+
+
+def test_exercise_accepts_the_right_answer(capsys) -> None:
+    assert check_uninformative_agreement(1 / 6)
+    assert check_uninformative_agreement(0.1667)
+    assert "Right" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong", [0.0, 0.5, 1.0, 0.2, None, "a lot", 1.5, True])
+def test_exercise_rejects_wrong_answers_without_giving_it_away(wrong, capsys) -> None:
+    assert not check_uninformative_agreement(wrong)
+    hint = capsys.readouterr().out
+    assert hint.startswith("Not yet")
+    for giveaway in ("1/6", "0.167", "0.1667", "one in six equally", "1 / 6"):
+        assert giveaway not in hint
+
+
+def test_exercise_silent_mode(capsys) -> None:
+    assert not check_uninformative_agreement(0.0, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_mass_shares_every_method(tiny_gap_model) -> None:
+    images, _, masks, tags = make_tagged_shapes(4, size=32, seed=0)
+    shares = mass_shares(tiny_gap_model, images, {"shape": masks, "tag": tags, "all": np.ones_like(masks)})
+    assert list(shares) == list_methods()
+    for method, values in shares.items():
+        assert "error" not in values, values
+        assert 0.0 <= values["shape"] <= 1.0 and 0.0 <= values["tag"] <= 1.0
+        assert values["shape"] + values["tag"] <= values["all"] + 1e-6
+
+
+def test_mass_shares_reports_a_method_that_does_not_apply(tiny_sequential) -> None:
+    """CAM needs a GAP head: on a Flatten model it is reported, not fatal."""
+    images, _, masks, tags = make_tagged_shapes(2, size=32, seed=0)
+    shares = mass_shares(tiny_sequential, images, {"shape": masks}, methods=["cam", "grad_cam"])
+    assert "error" in shares["cam"] and math.isnan(shares["cam"]["shape"])
+    assert "error" not in shares["grad_cam"]
