@@ -119,12 +119,28 @@ def build_lab_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = LAB
                       blocks: tuple[tuple[int, int], ...] = LAB_BLOCKS) -> keras.Model:
     """The shortcut lab's architecture: small VGG-style blocks, GlobalAveragePooling2D → Dense.
 
-    The same layers as :func:`build_vgg_gap` (``block1_conv1`` … ``block4_conv2``,
-    ``global_average_pooling``, ``predictions``), smaller, for 64-px images; CAM works on it.
+    Named like :func:`build_vgg_gap` (``block1_conv1`` … ``block4_conv2``, ``block1_pool`` …,
+    ``global_average_pooling``, ``predictions``), smaller, for 64-px images, and each
+    convolution is followed by batch normalization (``block1_bn1``) and its ReLU
+    (``block1_relu1``), which lets a short training leave the chance-level plateau. The last
+    block feeds the global average pooling directly, so CAM works on it.
 
     Taught in: ``05_shortcut_lab``.
     """
-    return build_vgg_gap(num_classes, input_size, blocks, name=name)
+    layers = keras.layers
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    for b, (filters, convs) in enumerate(blocks, start=1):
+        for c in range(1, convs + 1):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal",
+                              name=f"block{b}_conv{c}")(x)
+            x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
+            x = layers.ReLU(name=f"block{b}_relu{c}")(x)
+        if b < len(blocks):
+            x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="global_average_pooling")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
 
 
 def build_shortcut_convnet() -> keras.Model:

@@ -17,10 +17,40 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from helpers._backend import keras
+from helpers.data import TAG_COLOURS
 from helpers.evaluation import mass_inside
 from helpers.explainers import EmptyHeatmapWarning, explain, list_methods
 
-__all__ = ["mass_shares", "tag_information", "check_uninformative_agreement"]
+__all__ = ["tag_classes", "mass_shares", "tag_information", "check_uninformative_agreement"]
+
+
+def tag_classes(images: np.ndarray, tag_masks: np.ndarray) -> np.ndarray:
+    """The class whose colour each image's tag has (:data:`helpers.TAG_COLOURS`), ``-1`` without a tag.
+
+    Args:
+        images: ``(N, H, W, 3)`` images in 0..255.
+        tag_masks: ``(N, H, W)`` bool masks of the tags, as :func:`helpers.make_tagged_shapes`
+            or :func:`helpers.add_tags` return them.
+
+    Returns:
+        int64 ``(N,)``: the class index of the colour of each tag (the most common palette colour
+        under its mask), or -1 where the mask is empty or no pixel has a palette colour.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    tag_masks = np.asarray(tag_masks, dtype=bool)
+    if images.shape[:3] != tag_masks.shape:
+        raise ValueError(f"images {images.shape} and tag masks {tag_masks.shape} do not match.")
+    palette = np.asarray(TAG_COLOURS, np.float32)
+    found = np.full(len(images), -1, dtype=np.int64)
+    for i, (image, tag) in enumerate(zip(images, tag_masks)):
+        pixels = image[tag]
+        if len(pixels):
+            counts = (pixels[:, None, :] == palette[None]).all(axis=-1).sum(axis=0)
+            if counts.max() > 0:
+                found[i] = int(np.argmax(counts))
+    return found
 
 
 def mass_shares(model: keras.Model, images: np.ndarray, regions: Mapping[str, np.ndarray],

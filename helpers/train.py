@@ -361,7 +361,7 @@ uniform over the six and independent of the label (``agreement=1/6``): the tag c
 information. ``background_convnet``: :func:`helpers.data.make_background_task`. The three share
 one architecture (:func:`helpers.models.build_lab_convnet`) and one budget (:data:`LAB_DEFAULTS`)."""
 
-LAB_DEFAULTS = {"epochs": 10, "images_per_epoch": 6144, "batch_size": 32, "learning_rate": 2e-3}
+LAB_DEFAULTS = {"epochs": 12, "images_per_epoch": 8192, "batch_size": 32, "learning_rate": 2e-3}
 """The lab models' shared budget: fixed epochs (no early stopping) of fresh 64-px images under
 one cosine-decayed Adam schedule, tagged shapes with the easy-first curriculum."""
 

@@ -9,7 +9,7 @@ import pytest
 
 from helpers.data import make_tagged_shapes
 from helpers.explainers import list_methods
-from helpers.shortcuts import check_uninformative_agreement, mass_shares, tag_information
+from helpers.shortcuts import check_uninformative_agreement, mass_shares, tag_classes, tag_information
 
 
 def test_tag_information_extremes() -> None:
@@ -57,3 +57,14 @@ def test_mass_shares_reports_a_method_that_does_not_apply(tiny_sequential) -> No
     shares = mass_shares(tiny_sequential, images, {"shape": masks}, methods=["cam", "grad_cam"])
     assert "error" in shares["cam"] and math.isnan(shares["cam"]["shape"])
     assert "error" not in shares["grad_cam"]
+
+
+def test_tag_classes_reads_the_tag_colour() -> None:
+    images, labels, _, tags = make_tagged_shapes(30, size=32, seed=1, agreement=1.0)
+    np.testing.assert_array_equal(tag_classes(images, tags), labels)
+    swapped, _, _, swapped_tags = make_tagged_shapes(30, size=32, seed=1, agreement=0.0)
+    assert (tag_classes(swapped, swapped_tags) != labels).all()
+    bare, _, _, none = make_tagged_shapes(3, size=32, seed=1, agreement=None)
+    assert (tag_classes(bare, none) == -1).all()
+    with pytest.raises(ValueError):
+        tag_classes(images, tags[:2])
