@@ -138,7 +138,8 @@ def _as_array(images, what: str) -> np.ndarray:
         if arrays[0].ndim not in (2, 3):
             raise ValueError(f"A list of {what}s must hold single images (H, W, C); got shape {arrays[0].shape}.")
         return np.stack(arrays)
-    if not (isinstance(images, np.ndarray) or hasattr(images, "__array__") or hasattr(images, "numpy")):
+    if not (isinstance(images, np.ndarray) or hasattr(images, "__array__") or hasattr(images, "numpy")
+            or hasattr(images, "__array_interface__")):  # numpy arrays, tensors, PIL images
         raise TypeError(f"Expected {what}s as a numpy array (or a list of arrays); got {type(images).__name__}.")
     return np.asarray(images)
 

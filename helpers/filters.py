@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
+from helpers.explainers import batch_slices
 from helpers.layers import (
     CONV_TYPES,
     WithoutActivation,
@@ -48,7 +49,7 @@ from helpers.layers import (
 )
 
 __all__ = [
-    "METHODS", "DEFAULT_STEP_SIZE", "compiled_ascent", "filter_loss", "normalize_gradient", "grey_noise_images",
+    "METHODS", "DEFAULT_STEP_SIZE", "PRE_ACTIVATION_MODES", "compiled_ascent", "filter_loss", "normalize_gradient", "grey_noise_images",
     "deprocess_image", "feature_extractor", "Robustness", "colour_correlation_sqrt", "FilterVisualization",
     "filter_ascent", "visualize_filters", "randomized_copy", "spectral_statistics", "pattern_statistics",
     "transformed_activations",
@@ -96,6 +97,16 @@ def filter_loss(features: tf.Tensor, filters: tf.Tensor, border: int = 2) -> tf.
     inside = tf.pad(tf.ones((h - 2 * border, w - 2 * border), features.dtype),
                     [[border, border], [border, border]])
     return tf.reduce_sum(own * inside, axis=(1, 2)) / tf.cast((h - 2 * border) * (w - 2 * border), features.dtype)
+
+
+def _interior_max(features: tf.Tensor, filters: tf.Tensor, border: int = 2) -> tf.Tensor:
+    """Largest value of each image's own filter, the ``border`` outer positions excluded: ``(n,)``."""
+    select = tf.one_hot(tf.cast(filters, tf.int32), tf.shape(features)[-1], dtype=features.dtype)
+    own = tf.einsum("nhwc,nc->nhw", features, select)
+    h, w = tf.shape(own)[1], tf.shape(own)[2]
+    inside = tf.pad(tf.ones((h - 2 * border, w - 2 * border), tf.bool), [[border, border], [border, border]],
+                    constant_values=False)
+    return tf.reduce_max(tf.where(inside[None], own, tf.fill(tf.shape(own), own.dtype.min)), axis=(1, 2))
 
 
 def normalize_gradient(grads: tf.Tensor) -> tf.Tensor:
@@ -319,7 +330,7 @@ class FilterVisualization:
         start_activations: ``(n,)`` the same on the starting images.
         start_pixels: ``(n, h, w, 3)`` float32, the starting images.
         history: ``(steps, n)`` the objective before each step (what the loop printed).
-        layer, filters, method, steps: the request.
+        layer, filters, method, steps, pre_activation: the request.
 
     Taught in: ``02_filter_visualization``.
     """
@@ -334,6 +345,23 @@ class FilterVisualization:
     filters: tuple[int, ...]
     method: str
     steps: int
+    pre_activation: bool | str = False
+
+    @property
+    def silent_steps(self) -> np.ndarray:
+        """``(n,)`` the steps at which each filter was silent (zero at every position measured).
+
+        Read from the history: with ``pre_activation`` ``"auto"`` or ``False`` the objective is
+        <= 0 exactly when the filter does not fire. With ``"auto"``, a filter with
+        ``silent_steps > 0`` is one whose pre-activation had to be climbed first.
+
+        Raises:
+            ValueError: the ascent climbed the pre-activation throughout (``True``), whose
+                history cannot tell silent steps apart.
+        """
+        if self.pre_activation is True:
+            raise ValueError("silent_steps needs pre_activation='auto' or False.")
+        return (self.history <= 0).sum(axis=0)
 
     @property
     def gains(self) -> np.ndarray:
@@ -403,7 +431,7 @@ class _Compiled:
 
 
 def _selected_channels_objective(model: keras.Model, path: str, size: tuple[int, int],
-                                 pre_activation: bool, border: int):
+                                 pre_activation: bool | str, border: int):
     """The loss computing only the requested channels of the target convolution, or ``None``.
 
     The network runs up to the target layer's *input*; the target convolution is then applied
@@ -428,15 +456,46 @@ def _selected_channels_objective(model: keras.Model, path: str, size: tuple[int,
                          dilations=dilations)
         if target.use_bias:
             y = y + tf.gather(tf.convert_to_tensor(target.bias), filters)
+        own = tf.range(tf.shape(filters)[0])  # image i: its channel i
+        if pre_activation == "auto" and target.activation is not None:
+            return _auto_objective(_interior_max(y, own, border),
+                                   filter_loss(target.activation(y), own, border))
         if not pre_activation and target.activation is not None:
             y = target.activation(y)
-        return filter_loss(y, tf.range(tf.shape(filters)[0]), border)  # image i: its channel i
+        return filter_loss(y, own, border)
 
     return objective
 
 
+PRE_ACTIVATION_MODES: tuple[bool | str, ...] = (False, True, "auto")
+"""Values accepted by the ``pre_activation`` argument of :func:`filter_ascent`."""
+
+
+def _auto_objective(pre: tf.Tensor, post: tf.Tensor) -> tf.Tensor:
+    """Per image: the filter's real (post-ReLU) mean while it fires, its largest pre-activation while silent.
+
+    A ReLU filter that is negative at every position has output 0 and gradient 0: plain ascent
+    never moves it. Its value before the ReLU is negative but not flat, so climbing it wakes the
+    filter up (Lucid climbs the pre-activation for the same reason). We climb the *largest*
+    pre-activation of the map, the position closest to firing: the whole normalized step then
+    goes into that position's receptive field, instead of being spread over the image by the
+    mean. As soon as one position turns positive the real output takes over. ``post > 0``
+    exactly when some position fires (``pre`` <= 0 otherwise), so a loss <= 0 in the history
+    means "silent".
+    """
+    return tf.where(post > 0, post, pre)
+
+
+def _pre_activation_mode(pre_activation: bool | str) -> bool | str:
+    if isinstance(pre_activation, str):
+        if pre_activation != "auto":
+            raise ValueError(f"pre_activation must be True, False or 'auto'; got {pre_activation!r}.")
+        return "auto"
+    return bool(pre_activation)
+
+
 def compiled_ascent(model: keras.Model, path: str, size: tuple[int, int], method: str, border: int,
-                    pre_activation: bool, robustness: Robustness, jitter: int, decay: float,
+                    pre_activation: bool | str, robustness: Robustness, jitter: int, decay: float,
                     selective: bool = True) -> _Compiled:
     """The traced ascent functions for one (model, layer, size, method, ...) configuration, cached per model.
 
@@ -447,7 +506,16 @@ def compiled_ascent(model: keras.Model, path: str, size: tuple[int, int], method
     if key not in cache:
         extractor = feature_extractor(model, path, size)
         objective = _selected_channels_objective(model, path, size, pre_activation, border) if selective else None
-        if objective is None:
+        if objective is None and pre_activation == "auto":
+            target = get_layer(model, path)
+            full = feature_extractor(model, path, size, True)
+            activation = target.activation if target.activation is not None else (lambda y: y)
+
+            def objective(images, filters):
+                y = full(images, training=False)
+                return _auto_objective(_interior_max(y, filters, border),
+                                       filter_loss(activation(y), filters, border))
+        elif objective is None:
             full = feature_extractor(model, path, size, pre_activation) if pre_activation else extractor
 
             def objective(images, filters):
@@ -482,7 +550,7 @@ def _progress_bar(total: int, progress: bool, description: str):
 def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, steps: int = 40,
                   size: int | Sequence[int] | None = None, *, method: str = "plain",
                   step_size: float | None = None, border: int = 2, seed: int = 0,
-                  batch_size: int | None = 64, pre_activation: bool = False,
+                  batch_size: int | None = 64, pre_activation: bool | str = "auto",
                   robustness: Robustness = Robustness(), fourier_decay: float = 1.0,
                   progress: bool = True) -> FilterVisualization:
     """Gradient ascent on input images, one image per filter, all filters of a batch at once.
@@ -505,9 +573,14 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
             ``grey_noise_images(len(filters), size, seed)[i]``) and the random transformations.
         batch_size: filters optimized together in one batch (``None``: all at once). Results do
             not depend on it for ``plain``.
-        pre_activation: maximize the convolution before its ReLU, so filters that are zero on
-            the starting image (no gradient at all) still move. The activations reported are
-            always the layer's real output.
+        pre_activation: what is climbed. ``"auto"`` (default): the layer's real output while
+            the filter fires somewhere, its value before the ReLU while it is silent (zero
+            everywhere, hence no gradient), so every filter that can fire gets a pattern that
+            makes it fire; the history then holds a value <= 0 at the silent steps
+            (:attr:`FilterVisualization.silent_steps` counts them). ``False``: the chapter's
+            plain objective, the real output only (a silent filter never moves). ``True``: the
+            value before the ReLU throughout. The activations reported are always the layer's
+            real output.
         robustness: the random transformations of ``robust`` and ``fourier``.
         fourier_decay: how fast Fourier coefficients shrink with frequency (1 / f**decay).
         progress: show a tqdm progress bar over the steps.
@@ -525,6 +598,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
         raise ValueError(f"Unknown method {method!r}. Valid methods: {', '.join(METHODS)}.")
     if steps < 1:
         raise ValueError(f"steps must be at least 1; got {steps}.")
+    pre_activation = _pre_activation_mode(pre_activation)
     path, target = _check_layer(model, layer)
     filters = _check_filters(filters, path, int(target.kernel.shape[-1]))
     size = _as_size(size, model)
@@ -543,7 +617,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
     # Computing only the requested channels of the layer pays when a batch asks for fewer
     # filters than the layer has (see _selected_channels_objective).
     selective = min(batch_size, len(filters)) < int(target.kernel.shape[-1])
-    fns = compiled_ascent(model, path, size, method, int(border), bool(pre_activation), robustness,
+    fns = compiled_ascent(model, path, size, method, int(border), pre_activation, robustness,
                     jitter, float(fourier_decay), selective)
     fns.generator.reset_from_seed(seed)
 
@@ -555,7 +629,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
         start = grey_noise_images(len(filters), size, seed)
     all_filters = np.asarray(filters, dtype="int32")
     pixels_out, starts, finals, history, start_pixels = [], [], [], [], []
-    chunks = [slice(i, i + batch_size) for i in range(0, len(filters), batch_size)]
+    chunks = list(batch_slices(len(filters), batch_size))
     bar = _progress_bar(steps * len(chunks), progress, f"{path} ({method})")
     try:
         with _quiet_retracing():
@@ -579,7 +653,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
                     start_pixels.append(start[chunk])
                     # The plain objective on the untouched start is the starting activation:
                     # the first step's loss. Other objectives need a separate measurement.
-                    same_objective = method == "plain" and not pre_activation
+                    same_objective = method == "plain" and pre_activation is False
                     if not same_objective:
                         starts.append(fns.measure(images, chunk_filters).numpy())
                     for _ in range(steps):
@@ -600,7 +674,7 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
         images=shown, pixels=pixels, activations=np.concatenate(finals),
         start_activations=np.concatenate(starts), start_pixels=np.concatenate(start_pixels),
         history=np.concatenate(history, axis=1),
-        layer=path, filters=filters, method=method, steps=steps)
+        layer=path, filters=filters, method=method, steps=steps, pre_activation=pre_activation)
 
 
 def visualize_filters(model: keras.Model, layer: str, filters: Sequence[int] | int, steps: int = 40,

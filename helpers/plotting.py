@@ -378,15 +378,41 @@ def filter_mosaic(images: np.ndarray, ncols: int = 8, pad: int = 2, pad_value: i
 
 
 def plot_filter_grid(images: np.ndarray, ax: Axes | None = None, title: str | None = None,
-                     ncols: int = 8, pad: int = 2) -> Axes:
+                     ncols: int = 8, pad: int = 2, labels: Sequence[int | str] | None = None,
+                     fontsize: float = 7) -> Axes:
     """Show filter visualizations as one mosaic (filter ``i`` at row ``i // ncols``, column ``i % ncols``).
+
+    Args:
+        images: ``(n, h, w, 3)`` patterns (uint8 or floats).
+        ax: Axes to draw into (a new figure when ``None``).
+        title: axes title.
+        ncols: tiles per row.
+        pad: white pixels between tiles.
+        labels: one label per tile (e.g. the filter numbers), written in its top-left corner
+            on a dark box so that it reads on any pattern.
+        fontsize: size of the tile labels.
+
+    Returns:
+        The Axes.
 
     Taught in: ``02_filter_visualization``.
     """
+    images = np.asarray(images)
     mosaic = filter_mosaic(images, ncols=ncols, pad=pad)
     ax = _new_axes(ax, figsize=(min(ncols, len(images)) * 0.9, math.ceil(len(images) / ncols) * 0.9 + 0.4))
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_axis_off()
+    if labels is not None:
+        labels = list(labels)
+        if len(labels) != len(images):
+            raise ValueError(f"{len(labels)} labels for {len(images)} tiles.")
+        h, w = images.shape[1:3]
+        columns = max(1, min(ncols, len(images)))
+        for i, label in enumerate(labels):
+            r, c = divmod(i, columns)
+            ax.text(c * (w + pad) + 1, r * (h + pad) + 1, str(label), fontsize=fontsize, color="white",
+                    ha="left", va="top", bbox={"boxstyle": "square,pad=0.1", "facecolor": "black",
+                                               "alpha": 0.6, "linewidth": 0})
     if title:
         ax.set_title(title, fontsize=10)
     return ax

@@ -315,6 +315,22 @@ def test_wrong_types(source) -> None:
         load_image(source)
 
 
+def test_load_image_follows_exif_orientation(tmp_path) -> None:
+    """A portrait photo stored sideways with an EXIF 'rotate 90°' tag comes back upright."""
+    stored = np.zeros((20, 40, 3), np.uint8)  # stored 40 wide, 20 tall
+    stored[:, :10] = (255, 0, 0)  # red band on the stored left edge
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    path = tmp_path / "portrait.jpg"
+    image.save(path, exif=exif.tobytes(), quality=95)
+    loaded = load_image(path)
+    assert loaded.shape == (40, 20, 3), "the EXIF rotation was ignored"
+    assert loaded[:10, :, 0].mean() > 200 and loaded[-10:, :, 0].mean() < 60  # stored left edge is now the top
+    with Image.open(path) as pil:
+        assert load_image(pil).shape == (40, 20, 3)
+
+
 # ------------------------------------------------------------------------- the shortcut lab
 from helpers.data import (  # noqa: E402
     BACKGROUND_NAMES, LAB_INPUT_SIZE, TAG_COLOURS, TAG_CORNERS, TAG_SIZE, add_tags, make_background_task,

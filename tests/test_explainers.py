@@ -338,6 +338,7 @@ BAD_INPUTS = [
     ("greyscale (H, W)", "grey", None),
     ("RGBA image", "rgba", None),
     ("list of images", "list", None),
+    ("PIL image", "pil", None),
     # class indices
     ("float class 2.5", lambda m: helpers.grad_cam(m, IMAGE, class_index=2.5), (ValueError, r"integer class.*got 2.5")),
     ("string '2'", lambda m: helpers.grad_cam(m, IMAGE, class_index="2"), (ValueError, "'2' is not a class")),
@@ -425,6 +426,11 @@ def _check_correct(kind: str, model) -> None:
         np.testing.assert_allclose(helpers.grad_cam(model, rgba), reference, atol=1e-6)
     elif kind == "list":
         np.testing.assert_allclose(helpers.grad_cam(model, [IMAGE, IMAGE]), np.stack([reference] * 2), atol=1e-6)
+    elif kind == "pil":
+        from PIL import Image
+
+        as_uint8 = IMAGE.astype(np.uint8)
+        np.testing.assert_allclose(helpers.grad_cam(model, Image.fromarray(as_uint8)), helpers.grad_cam(model, as_uint8))
     elif kind == "numpy_int":
         np.testing.assert_allclose(helpers.grad_cam(model, IMAGE, class_index=np.int64(2)),
                                    helpers.grad_cam(model, IMAGE, class_index=2))

@@ -87,7 +87,7 @@ def test_plain_ascent_matches_the_eager_textbook_loop(tiny_gap_model):
     """The batched, compiled ascent computes exactly the chapter's per-filter eager loop."""
     steps, size, filters = 5, (SIZE, SIZE), [3, 5]
     result = filter_ascent(tiny_gap_model, "block1_conv1", filters, steps=steps, step_size=3.0,
-                           progress=False)
+                           pre_activation=False, progress=False)
     extractor = feature_extractor(tiny_gap_model, "block1_conv1")
     for i, f in enumerate(filters):
         image = tf.constant(grey_noise_images(len(filters), size, seed=0)[i:i + 1])
@@ -141,13 +141,75 @@ def test_dead_filter_stays_put_but_moves_with_pre_activation(tiny_gap_model):
     kernel, bias = conv.get_weights()
     bias[2] = -1000.0  # filter 2 is zero on every image: ReLU passes no gradient
     conv.set_weights([kernel, bias])
-    plain = filter_ascent(tiny_gap_model, "block1_conv1", [2], steps=3, progress=False)
+    plain = filter_ascent(tiny_gap_model, "block1_conv1", [2], steps=3, pre_activation=False, progress=False)
     start = grey_noise_images(1, (SIZE, SIZE), seed=0)
     np.testing.assert_array_equal(plain.pixels, start)
     assert plain.activations[0] == 0.0
     pre = filter_ascent(tiny_gap_model, "block1_conv1", [2], steps=3, pre_activation=True, progress=False)
     assert np.abs(pre.pixels - start).mean() > 1.0
     assert pre.history[-1, 0] > pre.history[0, 0]  # the pre-activation rises
+
+
+def _silence_on_grey(model, layer: str, channel: int) -> None:
+    """Lower one filter's bias until it is zero everywhere on the grey starting image."""
+    conv = model.get_layer(layer)
+    kernel, bias = conv.get_weights()
+    pre = feature_extractor(model, layer, pre_activation=True)(grey_noise_images(1, (SIZE, SIZE), seed=0))
+    bias[channel] -= float(np.max(pre[..., channel])) + 0.05
+    conv.set_weights([kernel, bias])
+
+
+def test_auto_wakes_a_filter_that_is_silent_on_grey_but_fires_on_real_images(tiny_gap_model, tiny_images):
+    _silence_on_grey(tiny_gap_model, "block1_conv1", 2)
+    real = feature_extractor(tiny_gap_model, "block1_conv1")(tiny_images).numpy()[:, 2:-2, 2:-2, 2]
+    assert real.max() > 0  # it fires on some real image
+    start = grey_noise_images(1, (SIZE, SIZE), seed=0)
+    plain = filter_ascent(tiny_gap_model, "block1_conv1", [2], steps=5, pre_activation=False, progress=False)
+    np.testing.assert_array_equal(plain.pixels, start)  # the chapter's objective: stuck, a blank pattern
+    auto = filter_ascent(tiny_gap_model, "block1_conv1", [2], steps=5, progress=False)  # the default
+    assert auto.pre_activation == "auto"
+    assert auto.start_activations[0] == 0 and auto.activations[0] > 0
+    assert 1 <= auto.silent_steps[0] < 5  # climbed the pre-activation first, then the real output
+    assert np.all(plain.silent_steps == 5)
+
+
+def test_auto_leaves_firing_filters_on_the_chapters_objective(tiny_gap_model):
+    live = filter_ascent(tiny_gap_model, "block2_conv1", range(16), steps=4, pre_activation=False, progress=False)
+    firing = np.flatnonzero(live.start_activations > 0)
+    assert len(firing) >= 2
+    auto = filter_ascent(tiny_gap_model, "block2_conv1", firing, steps=4, progress=False)
+    plain = filter_ascent(tiny_gap_model, "block2_conv1", firing, steps=4, pre_activation=False, progress=False)
+    np.testing.assert_allclose(auto.pixels, plain.pixels, atol=1e-3)
+    assert np.all(auto.silent_steps == 0)
+
+
+def test_pre_activation_modes_are_checked(tiny_gap_model):
+    with pytest.raises(ValueError, match="auto"):
+        filter_ascent(tiny_gap_model, "block1_conv1", [0], steps=1, pre_activation="yes", progress=False)
+    always = filter_ascent(tiny_gap_model, "block1_conv1", [0], steps=2, pre_activation=True, progress=False)
+    with pytest.raises(ValueError, match="silent_steps"):
+        always.silent_steps
+
+
+@pytest.mark.bundled
+def test_no_blank_pattern_for_vgg_gap_block2_filters_that_fire_on_shapes():
+    """The issue's case: visualize_filters(vgg_gap, "block2_conv1", range(8), steps=20)."""
+    from helpers.data import make_shapes
+    from helpers.models import load_model, model_path
+
+    if not model_path("vgg_gap").is_file():
+        pytest.skip("data/models/vgg_gap.keras is missing: the bundled models are made by `python -m helpers.train`")
+    model = load_model("vgg_gap")
+    images, reached = visualize_filters(model, "block2_conv1", range(8), steps=20, return_activations=True,
+                                        progress=False)
+    shapes, _, _ = make_shapes(64, seed=5)
+    maps = feature_extractor(model, "block2_conv1")(shapes).numpy()[:, 2:-2, 2:-2, :8]
+    fires = maps.max(axis=(0, 1, 2)) > 0
+    assert fires.sum() >= 6
+    assert np.all(reached[fires] > 0)
+    assert np.all(images[fires].std(axis=(1, 2, 3)) > 5)  # not flat grey
+    plain = filter_ascent(model, "block2_conv1", range(8), steps=20, pre_activation=False, progress=False)
+    assert np.sum(plain.activations[fires] == 0) >= 2  # the chapter's objective leaves some blank
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -253,7 +315,8 @@ def test_pattern_statistics_separate_flat_colour_from_concentrated_structure():
 
 
 def test_moved_counts_grey_levels_and_dead_filters_stay_at_zero(tiny_gap_model):
-    result = filter_ascent(tiny_gap_model, "block1_conv1", range(8), steps=10, progress=False)
+    result = filter_ascent(tiny_gap_model, "block1_conv1", range(8), steps=10, pre_activation=False,
+                           progress=False)
     stats = pattern_statistics(result)
     alive = result.start_activations > 0
     np.testing.assert_allclose(stats["moved"][alive], 10 * 2.0, rtol=0.05)  # 10 steps of 2 grey levels
@@ -327,3 +390,19 @@ def test_jitter_shifts_each_image_by_whole_pixels():
         matches = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)
                    if np.allclose(np.roll(image, (dy, dx), axis=(0, 1))[4:-4, 4:-4], shifted[4:-4, 4:-4], atol=1e-3)]
         assert len(matches) == 1
+
+
+def test_filter_grid_labels_each_tile_with_its_filter_number():
+    import matplotlib.pyplot as plt
+
+    from helpers.plotting import plot_filter_grid
+
+    images = np.random.default_rng(0).integers(0, 255, (10, 8, 8, 3)).astype("uint8")
+    ax = plot_filter_grid(images, ncols=4, labels=range(20, 30))
+    assert [t.get_text() for t in ax.texts] == [str(i) for i in range(20, 30)]
+    x, y = ax.texts[5].get_position()  # tile 5: row 1, column 1 of a 4-wide grid, 8 px tiles, 2 px apart
+    assert (x, y) == (1 * 10 + 1, 1 * 10 + 1)
+    assert not plot_filter_grid(images).texts
+    with pytest.raises(ValueError, match="10 tiles"):
+        plot_filter_grid(images, labels=[1, 2])
+    plt.close("all")

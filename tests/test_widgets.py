@@ -143,3 +143,12 @@ def test_explorer_upload_is_explored(explorer):
     explorer.chooser.upload.value = _upload_value("mine.png", image_to_png_bytes(upload))
     assert explorer.chooser.name == "upload: mine.png"
     assert explorer.computations == 2 and explorer.maps()["conv2d_1"].shape == (30, 30, 8)
+
+
+def test_explorer_redraw_benchmark_reports_both_explorers(tiny_sequential, tiny_gap_model):
+    from helpers.benchmarks import widgets as bench
+
+    report = bench.run(quick=True, models={"small_convnet": tiny_sequential, "vgg_gap": tiny_gap_model})
+    assert "ActivationExplorer" in report and "CAMExplorer" in report
+    row = next(line for line in report.splitlines() if "ActivationExplorer" in line)
+    assert row.rstrip("| ").endswith("1")  # activations computed once, however often the slider moves
