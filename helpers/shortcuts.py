@@ -1,9 +1,10 @@
-"""The shortcut lab: measure where every explanation method puts its mass, and the lab's exercise.
+"""The shortcut lab: where every explanation method puts its mass, and what a tag tells.
 
 A model that is right for the wrong reason (a "Clever Hans", Lapuschkin et al. 2019; shortcut
 learning, Geirhos et al. 2020) is caught only if its heatmaps point at the wrong reason. The
 shape world knows the truth: the shape's mask and the tag's mask (:func:`helpers.make_tagged_shapes`),
-so each method's heatmaps can be scored by the share of their mass on each.
+so each method's heatmaps can be scored by the share of their mass on each. The lab's exercises
+are checked by :mod:`helpers.exercises`.
 
 Taught in: ``05_shortcut_lab``.
 """
@@ -21,7 +22,7 @@ from helpers.data import TAG_COLOURS
 from helpers.evaluation import mass_inside
 from helpers.explainers import EmptyHeatmapWarning, explain, list_methods
 
-__all__ = ["tag_classes", "mass_shares", "tag_information", "check_uninformative_agreement"]
+__all__ = ["tag_classes", "mass_shares", "tag_information"]
 
 
 def tag_classes(images: np.ndarray, tag_masks: np.ndarray) -> np.ndarray:
@@ -109,50 +110,3 @@ def tag_information(agreement: float, num_classes: int = 6) -> float:
 
     conditional = term(a, 1) + term((1.0 - a) / others, others)
     return max(0.0, math.log2(num_classes) - conditional)
-
-
-def check_uninformative_agreement(answer, verbose: bool = True) -> bool:
-    """The lab's exercise: the ``agreement`` that makes the tag useless to a model.
-
-    Accepts the value at which a tag's colour says nothing about the label (to three decimals,
-    a float or a fraction); rejects the common wrong answers with a hint that does not give the
-    value away.
-
-    Args:
-        answer: the student's agreement, a number in [0, 1].
-        verbose: print the verdict and the hint.
-
-    Returns:
-        ``True`` for the right answer, ``False`` otherwise.
-
-    Taught in: ``05_shortcut_lab``.
-    """
-    def say(message: str, ok: bool) -> bool:
-        if verbose:
-            print(message)
-        return ok
-
-    if answer is None:
-        return say("Not yet: None removes the tag. The task is to keep a tag on every image and make it useless.",
-                   False)
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return say(f"Not yet: the answer is a number in [0, 1], the share of tags in their label's colour "
-                   f"(got {answer!r}).", False)
-    if isinstance(answer, bool) or not 0.0 <= value <= 1.0:
-        return say(f"Not yet: an agreement is a share, between 0 and 1 (got {answer!r}).", False)
-    if abs(value - 1 / 6) < 5e-4:
-        return say("Right: at this agreement every colour is equally likely whatever the shape, so the tag carries "
-                   f"{tag_information(value):.3f} bits and a model can only win by looking at the shape.", True)
-    if value == 0.0:
-        return say("Not yet: a tag that is never right still informs: its colour rules one class out. "
-                   f"It carries {tag_information(value):.3f} bits about the label. Which agreement makes "
-                   "every colour equally likely for every shape?", False)
-    if abs(value - 0.5) < 1e-9:
-        return say("Not yet: half right is far from useless; a model that trusts the tag wins half the time, "
-                   f"against one time in six by guessing ({tag_information(value):.3f} bits).", False)
-    if value == 1.0:
-        return say("Not yet: that is the shortcut model's training set, where the tag gives the answer away.", False)
-    return say(f"Not yet: at agreement {value:.3f} the tag still carries {tag_information(value):.3f} bits about "
-               "the label. Think of how often each colour appears on a given shape.", False)

@@ -1,4 +1,4 @@
-"""helpers.shortcuts: heatmap mass per region for every method, the tag's information, the lab's exercise."""
+"""helpers.shortcuts: heatmap mass per region for every method, the tag's colour and its information."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from helpers.data import make_tagged_shapes
 from helpers.explainers import list_methods
-from helpers.shortcuts import check_uninformative_agreement, mass_shares, tag_classes, tag_information
+from helpers.shortcuts import mass_shares, tag_classes, tag_information
 
 
 def test_tag_information_extremes() -> None:
@@ -19,26 +19,6 @@ def test_tag_information_extremes() -> None:
     assert tag_information(0.5) > tag_information(0.0) > 0
     with pytest.raises(ValueError):
         tag_information(1.2)
-
-
-def test_exercise_accepts_the_right_answer(capsys) -> None:
-    assert check_uninformative_agreement(1 / 6)
-    assert check_uninformative_agreement(0.1667)
-    assert "Right" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong", [0.0, 0.5, 1.0, 0.2, None, "a lot", 1.5, True])
-def test_exercise_rejects_wrong_answers_without_giving_it_away(wrong, capsys) -> None:
-    assert not check_uninformative_agreement(wrong)
-    hint = capsys.readouterr().out
-    assert hint.startswith("Not yet")
-    for giveaway in ("1/6", "0.167", "0.1667", "one in six equally", "1 / 6"):
-        assert giveaway not in hint
-
-
-def test_exercise_silent_mode(capsys) -> None:
-    assert not check_uninformative_agreement(0.0, verbose=False)
-    assert capsys.readouterr().out == ""
 
 
 def test_mass_shares_every_method(tiny_gap_model) -> None:
