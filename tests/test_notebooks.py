@@ -30,7 +30,7 @@ def _source(cell: dict) -> str:
 
 
 def test_the_three_chapters_are_there():
-    assert [p.stem for p in NOTEBOOKS] == list(core_path.CHAPTERS)
+    assert [p.stem for p in NOTEBOOKS] == [*core_path.CHAPTERS, *core_path.LABS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
