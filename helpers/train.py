@@ -527,7 +527,9 @@ def main(argv: list[str] | None = None) -> int:
                         "batch_size": args.batch_size}
             print(f"Training {name} ({LAB_RECIPES[name]}): {settings}", flush=True)
             model, card = train_lab_model(name, seed=args.seed, heldout_images=args.heldout_images, **settings)
-            path = save_model(model, name, args.out)
+            plain = BUILDERS[name]()  # the architecture from code, never compiled: no optimizer state in the file
+            plain.set_weights(model.get_weights())
+            path = save_model(plain, name, args.out)
             cards = _read_cards(cards_path)  # re-read: another process may have written
             cards[name] = card
             args.out.mkdir(parents=True, exist_ok=True)
