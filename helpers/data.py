@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import io
 import pathlib
+import sys
 from typing import Sequence, Union
 
 import numpy as np
@@ -23,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "CLASS_NAMES", "DATA_DIR", "IMAGES_DIR", "BACKGROUND_IMAGES", "TRAIN_SEED_OFFSET", "ImageRangeWarning",
-    "PIXEL_RULE", "to_pixels", "to_rgb", "channels_first_hint", "list_images", "load_image", "resize_image",
+    "PIXEL_RULE", "to_pixels", "to_rgb", "channels_first_hint", "user_stacklevel", "list_images", "load_image", "resize_image",
     "make_shapes", "make_scenes", "image_to_png_bytes",
     "LAB_INPUT_SIZE", "TAG_COLOURS", "TAG_SIZE", "TAG_CORNERS", "BACKGROUND_NAMES", "tag_side", "tag_box",
     "add_tags", "make_tagged_shapes", "make_background_task",
@@ -101,6 +102,21 @@ infinite values are errors that say how to convert."""
 _TOLERANCE = 0.5  # float images may overshoot 0..255 by this much (resampling); clipped
 
 
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside ``helpers``.
+
+    Call it from the function that warns, and pass the result to ``warnings.warn``: the warning
+    then names the user's own line (a notebook cell), never a file inside the installed package.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent)
+
+
 def to_pixels(array, what: str = "image") -> np.ndarray:
     """Apply the course's pixel rule (:data:`PIXEL_RULE`): any array -> float32 values in 0..255.
 
@@ -125,7 +141,7 @@ def to_pixels(array, what: str = "image") -> np.ndarray:
     arr = np.asarray(array)
     if arr.dtype == bool:
         warnings.warn(f"The {what} is boolean: read as 0 (False) and 255 (True). Pass uint8 or float values in "
-                      "0..255 to silence this.", ImageRangeWarning, stacklevel=3)
+                      "0..255 to silence this.", ImageRangeWarning, stacklevel=user_stacklevel())
         return arr.astype(np.float32) * 255.0
     if arr.dtype == np.uint16:
         return arr.astype(np.float32) / 257.0
@@ -150,7 +166,7 @@ def to_pixels(array, what: str = "image") -> np.ndarray:
         if high > 255:
             if high <= 65535:
                 warnings.warn(f"The {what} is an integer array with values up to {high:.0f}: read as a 16-bit image "
-                              "and scaled from 0..65535 to 0..255.", ImageRangeWarning, stacklevel=3)
+                              "and scaled from 0..65535 to 0..255.", ImageRangeWarning, stacklevel=user_stacklevel())
                 return values / 257.0
             raise ValueError(f"The {what} has integer values up to {high:.0f}, beyond 16 bits; scale it to 0..255.")
         return values
@@ -159,7 +175,7 @@ def to_pixels(array, what: str = "image") -> np.ndarray:
     if 0.0 < high <= 1.0:
         warnings.warn(
             f"The {what}'s values all lie in 0..1 (max {high:.3g}): read as a 0..1 image and scaled by 255. "
-            "Pass images in 0..255 (e.g. image * 255) to silence this.", ImageRangeWarning, stacklevel=3)
+            "Pass images in 0..255 (e.g. image * 255) to silence this.", ImageRangeWarning, stacklevel=user_stacklevel())
         values = values * 255.0
     return np.clip(values, 0.0, 255.0)
 

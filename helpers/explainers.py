@@ -37,7 +37,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from helpers._backend import keras, tf
-from helpers.data import channels_first_hint, to_pixels, to_rgb
+from helpers.data import channels_first_hint, to_pixels, to_rgb, user_stacklevel
 from helpers.layers import (
     check_model,
     choose_output,
@@ -538,7 +538,7 @@ class Explainer:
             warnings.warn(
                 f"{self.title or self.name}: no positive evidence for the explained class in image(s) {which[:10]}"
                 f"{' …' if len(which) > 10 else ''}{where}; those heatmaps are all zeros. {advice}",
-                EmptyHeatmapWarning, stacklevel=3,
+                EmptyHeatmapWarning, stacklevel=user_stacklevel(),
             )
         return Explanation(heatmaps=heatmaps, raw=raw, class_indices=classes.astype(int), scores=scores,
                            layer=self.layer, method=self.name, weights=weights if weights.shape[-1] else None,

@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers._backend import tf
+from helpers.data import to_pixels
 from helpers.explainers import check_images
 
 __all__ = [
@@ -38,8 +39,16 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (4, 4)) -> Axes:
 
 
 def as_display_image(image: np.ndarray) -> np.ndarray:
-    """A 0..255 float image (or uint8) as uint8 ``(H, W, 3)`` for ``imshow``; drops a batch axis of 1."""
+    """A 0..255 float image (or uint8) as uint8 ``(H, W, 3)`` for ``imshow``; drops a batch axis of 1.
+
+    The package's pixel rule applies (:data:`helpers.data.PIXEL_RULE`): a float image whose values
+    all lie in 0..1, or a bool image, is scaled to 0..255 with a warning. Other values outside
+    0..255 (a decoder's reconstruction, an ascent's pixels) are clipped for display.
+    """
     image = np.asarray(image)
+    if image.dtype == bool or (np.issubdtype(image.dtype, np.floating) and image.size
+                               and 0.0 <= np.nanmin(image) and 0.0 < np.nanmax(image) <= 1.0):
+        image = to_pixels(image)
     if image.ndim == 4 and image.shape[0] == 1:
         image = image[0]
     if image.ndim != 3 or image.shape[-1] not in (1, 3):

@@ -258,7 +258,14 @@ class ActivationExplorer:
                 self.fields[name] = None  # branched models: the map is stretched instead
         shape = input_shape(model)
         size = tuple(shape[:2]) if len(shape) == 3 and None not in shape[:2] else None
-        self.chooser = ImageChooser(images if images is not None else example_images(), size=size or 150)
+        if images is None:  # the example images, at the size the model takes (nothing is resized silently later)
+            if size is None:
+                images = example_images()
+            elif size[0] == size[1]:
+                images = example_images(size=size[0])
+            else:
+                images = {name: load_image(image, size=size) for name, image in example_images().items()}
+        self.chooser = ImageChooser(images, size=size or 150)
         self._cache: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self.computations = 0
         self.last_redraw_seconds = 0.0

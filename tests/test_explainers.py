@@ -484,3 +484,13 @@ def test_batch_slices_is_the_one_batching_loop():
     assert [(s.start, s.stop) for s in explainers.batch_slices(5, 2)] == [(0, 2), (2, 4), (4, 5)]
     with pytest.raises(ValueError, match="positive"):
         list(explainers.batch_slices(5, 0))
+
+
+def test_warnings_point_at_the_callers_line(tiny_gap_model):
+    """A warning names the user's own line, never a file inside the installed package."""
+    with pytest.warns(ImageRangeWarning) as record:
+        helpers.grad_cam(tiny_gap_model, IMAGE / 255.0)
+    assert record[0].filename == __file__
+    with pytest.warns(ImageRangeWarning) as record:
+        get_explainer(tiny_gap_model).explain(IMAGE / 255.0)
+    assert record[0].filename == __file__
