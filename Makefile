@@ -36,12 +36,25 @@ HEADLESS_ENV := MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2
 # with MPLBACKEND=Agg a cell's figures would vanish and strict nbval would report missing outputs.
 NBVAL_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline TF_CPP_MIN_LOG_LEVEL=2
 
-.PHONY: help venv lab test unit-test nbval benchmark train clean distclean
+# make test-colab: a second environment pinned to Colab's runtime (constraints/colab.txt), with
+# the course installed as the notebooks' Setup cell installs it, and the test tools of the dev
+# pins (not tf-keras-vis, which Colab lacks: its tests skip; not playwright).
+COLAB_VENV ?= .venv-colab
+COLAB_PY := $(COLAB_VENV)/bin/python
+COLAB_STAMP := $(COLAB_VENV)/.convnet-xray-installed
+COLAB_CONSTRAINTS := constraints/colab.txt
+# What the Colab image also ships and the course imports; the newest releases that fit the pins.
+COLAB_ALSO := pillow tqdm ipykernel
+
+.PHONY: help venv lab test unit-test nbval benchmark train clean distclean colab-links test-colab test-browser
 
 help:
 	@echo "ConvNet X-Ray"
 	@echo "  make lab        open the course in JupyterLab (creates .venv on first use)"
 	@echo "  make test       unit tests, then every notebook re-run and compared (nbval)"
+	@echo "  make test-colab the same on Colab's runtime (constraints/colab.txt); notebooks must run without error"
+	@echo "  make test-browser  JupyterLab in Debian's chromium: notebooks 01 and 03, every explorer control"
+	@echo "  make colab-links   write pyproject's repository URL into badges, Setup cells and README"
 	@echo "  make benchmark  time and compare the explanation methods (python -m helpers.benchmarks)"
 	@echo "  make train      retrain the bundled models into data/models (python -m helpers.train)"
 	@echo "  make clean      remove caches and build leftovers (make distclean: also .venv)"
@@ -63,7 +76,11 @@ venv: $(STAMP)
 # Jupyter refuses to start as root (containers, some cloud machines) unless told it may.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
+# The notebooks are trusted first: JupyterLab shows the stored widget pictures (the explorers)
+# only in trusted notebooks; untrusted, a fresh clone shows "VBox(children=(HBox(..." instead.
+# On a machine without a display: make lab ARGS="--no-browser" (then open the printed URL).
 lab: $(STAMP)
+	$(BIN)/jupyter trust notebooks/*.ipynb
 	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT) $(ARGS)
 
 test: unit-test nbval
@@ -80,6 +97,35 @@ nbval: $(STAMP)
 		echo "make test: notebooks/ has no .ipynb yet; skipping the notebook (nbval) step."; \
 	fi
 
+colab-links: $(STAMP)
+	$(PY) tools/colab_links.py $(ARGS)
+
+$(COLAB_PY):
+	@if [ -z "$(PYTHON)" ]; then echo "make: no python3.11 or python3 on PATH; install Python 3.11." >&2; exit 1; fi
+	$(PYTHON) -m venv $(COLAB_VENV)
+
+$(COLAB_STAMP): $(COLAB_CONSTRAINTS) pyproject.toml | $(COLAB_PY)
+	@echo "Installing Colab's runtime ($(COLAB_CONSTRAINTS)) and the test tools into $(COLAB_VENV)"
+	$(PYTHON) -c 'import tomllib; dev = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]; print("\n".join(r for r in dev if not r.startswith(("tf-keras-vis", "playwright"))))' \
+		> $(COLAB_VENV)/test-tools.txt
+	$(COLAB_PY) -m pip install $(PIP_QUIET) --disable-pip-version-check -r $(COLAB_CONSTRAINTS) \
+		-c $(COLAB_CONSTRAINTS) $(COLAB_ALSO) -r $(COLAB_VENV)/test-tools.txt 2>&1 \
+		| { grep -v -F "$(PIP_NOISE)" || true; }
+	@echo "Installing the course as the Setup cell does: pip install --no-deps -e ."
+	$(COLAB_PY) -m pip install $(PIP_QUIET) --disable-pip-version-check --no-deps -e . 2>&1 \
+		| { grep -v -F "$(PIP_NOISE)" || true; }
+	@touch $@
+
+test-colab: $(COLAB_STAMP)
+	@$(COLAB_PY) -c 'import importlib.metadata as m, sys; print("test-colab on Python", sys.version.split()[0], *(f"{n} {m.version(n)}" for n in ("tensorflow-cpu", "keras", "ipywidgets", "numpy", "matplotlib", "pillow")))'
+	CONVNET_XRAY_PINS=$(COLAB_CONSTRAINTS) $(HEADLESS_ENV) $(COLAB_PY) -m pytest tests -p no:cacheprovider $(PYTEST_ARGS)
+	$(NBVAL_ENV) $(COLAB_PY) -m pytest --nbval-lax --nbval-current-env notebooks/ -p no:cacheprovider \
+		$(NBVAL_ARGS) $(PYTEST_ARGS)
+
+# Needs Debian's chromium (/usr/bin/chromium, or CHROMIUM=...); never `playwright install`.
+test-browser: $(STAMP)
+	CONVNET_XRAY_BROWSER=1 $(HEADLESS_ENV) $(PY) -m pytest tests/browser -p no:cacheprovider -v $(PYTEST_ARGS)
+
 benchmark: $(STAMP)
 	$(HEADLESS_ENV) $(PY) -m helpers.benchmarks $(ARGS)
 
@@ -92,4 +138,4 @@ clean:
 	rm -rf .pytest_cache build *.egg-info
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(COLAB_VENV)

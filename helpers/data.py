@@ -34,7 +34,10 @@ __all__ = [
 CLASS_NAMES: tuple[str, ...] = ("circle", "ring", "square", "triangle", "star", "plus")
 """Class names of the shape world, in label order."""
 
-DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
+_PACKAGED_DATA_DIR = pathlib.Path(__file__).resolve().parent / "_data"
+DATA_DIR = (_PACKAGED_DATA_DIR if _PACKAGED_DATA_DIR.is_dir()
+            else pathlib.Path(__file__).resolve().parent.parent / "data")
+"""The photos and models: ``helpers/_data`` in an installed wheel, else ``data/`` of the checkout."""
 IMAGES_DIR = DATA_DIR / "images"
 
 BACKGROUND_IMAGES: tuple[str, ...] = (

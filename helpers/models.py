@@ -31,7 +31,8 @@ __all__ = [
     "BUNDLED_MODELS", "SHAPE_MODELS", "LAB_MODELS", "INPUT_SIZE", "VGG_GAP_BLOCKS", "LAB_BLOCKS",
     "build_small_convnet", "build_vgg_gap", "build_lab_convnet", "build_shortcut_convnet",
     "build_debiased_convnet", "build_background_convnet", "class_names_of",
-    "decode_predictions", "list_models", "load_model", "model_card", "model_path",
+    "decode_predictions", "list_models", "load_model", "model_card", "model_path", "BUILDERS", "MODELS_DIR",
+    "WEIGHTS_SUFFIX", "architecture_of", "save_weights", "read_model",
 ]
 
 MODELS_DIR = DATA_DIR / "models"
@@ -143,22 +144,23 @@ def build_lab_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = LAB
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_shortcut_convnet() -> keras.Model:
+def build_shortcut_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = LAB_INPUT_SIZE) -> keras.Model:
     """``shortcut_convnet``: :func:`build_lab_convnet` for the six shapes (trained with tags that
     always agree with the label). Taught in: ``05_shortcut_lab``."""
-    return build_lab_convnet(len(CLASS_NAMES), name="shortcut_convnet")
+    return build_lab_convnet(num_classes, input_size, name="shortcut_convnet")
 
 
-def build_debiased_convnet() -> keras.Model:
+def build_debiased_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = LAB_INPUT_SIZE) -> keras.Model:
     """``debiased_convnet``: the same architecture (trained with tags of random colour).
     Taught in: ``05_shortcut_lab``."""
-    return build_lab_convnet(len(CLASS_NAMES), name="debiased_convnet")
+    return build_lab_convnet(num_classes, input_size, name="debiased_convnet")
 
 
-def build_background_convnet() -> keras.Model:
+def build_background_convnet(num_classes: int = len(BACKGROUND_NAMES),
+                             input_size: int = LAB_INPUT_SIZE) -> keras.Model:
     """``background_convnet``: the same architecture with one output per kind of background.
     Taught in: ``05_shortcut_lab``."""
-    return build_lab_convnet(len(BACKGROUND_NAMES), name="background_convnet")
+    return build_lab_convnet(num_classes, input_size, name="background_convnet")
 
 
 BUILDERS = {"small_convnet": build_small_convnet, "vgg_gap": build_vgg_gap,
@@ -180,9 +182,103 @@ def list_models() -> list[str]:
     return [*BUNDLED_MODELS, "vgg16"]
 
 
-def model_path(name: str) -> pathlib.Path:
-    """Where the bundled model ``name`` is stored (``data/models/<name>.keras``)."""
-    return MODELS_DIR / f"{name}.keras"
+WEIGHTS_SUFFIX = ".weights.npz"
+"""Bundled models ship as weights only: the architecture comes from :data:`BUILDERS`, the code
+that defines it. A ``.keras`` file stores the architecture as the Keras version that wrote it
+serialized it, and older Keras 3 releases (Colab's 3.10) cannot read what newer ones write; a
+NumPy archive of weights loads the same numbers into the same layers on every Keras 3 release."""
+
+_ARCHITECTURE_KEY = "__architecture__"
+_FORMAT_VERSION = 1
+
+
+def model_path(name: str, models_dir: pathlib.Path | None = None) -> pathlib.Path:
+    """Where the bundled model ``name`` is stored (``data/models/<name>.weights.npz``)."""
+    return (MODELS_DIR if models_dir is None else pathlib.Path(models_dir)) / f"{name}{WEIGHTS_SUFFIX}"
+
+
+def architecture_of(model: keras.Model, name: str) -> dict:
+    """The builder arguments that rebuild ``model``'s architecture (``name`` is its builder).
+
+    ``num_classes`` and ``input_size`` come from the model's output and input shapes, and for
+    ``vgg_gap`` the ``blocks`` from its ``block<b>_conv<c>`` layers, so a grown or shrunk
+    ``vgg_gap`` (``helpers.train --resume``) is rebuilt as it was.
+
+    Raises:
+        ValueError: ``name`` is not a bundled architecture.
+    """
+    if name not in BUILDERS:
+        raise ValueError(f"Unknown architecture {name!r}; bundled ones: {', '.join(BUILDERS)}.")
+    kwargs: dict = {"num_classes": int(model.output_shape[-1]), "input_size": int(model.input_shape[1])}
+    if name == "vgg_gap":
+        blocks: dict[int, list[int]] = {}
+        for layer in model.layers:
+            parts = layer.name.split("_conv")
+            if len(parts) == 2 and parts[0].startswith("block") and parts[0][5:].isdigit():
+                blocks.setdefault(int(parts[0][5:]), []).append(int(layer.filters))
+        kwargs["blocks"] = [[filters[0], len(filters)] for _, filters in sorted(blocks.items())]
+    return kwargs
+
+
+def save_weights(model: keras.Model, name: str, path: pathlib.Path) -> pathlib.Path:
+    """Write ``model``'s weights and the arguments of its builder to ``path`` (a ``.npz`` file).
+
+    Every weight is stored under ``<layer name>/<index>``, plus one JSON entry that names the
+    builder (``name``) and its arguments (:func:`architecture_of`). :func:`read_model` reverses it.
+
+    Returns:
+        ``path``.
+    """
+    architecture = {"format": _FORMAT_VERSION, "builder": name, "kwargs": architecture_of(model, name)}
+    arrays = {_ARCHITECTURE_KEY: np.array(json.dumps(architecture, sort_keys=True))}
+    for layer in model.layers:
+        for index, weight in enumerate(layer.get_weights()):
+            arrays[f"{layer.name}/{index}"] = np.asarray(weight)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:  # np.savez would append ".npz" to a name ending differently
+        np.savez(file, **arrays)
+    return path
+
+
+def read_model(path: pathlib.Path) -> keras.Model:
+    """Rebuild a model written by :func:`save_weights`: its builder, then its weights, by layer name.
+
+    Raises:
+        ValueError: the file names an unknown builder, or its weights do not fit the architecture
+            (missing or extra layers, other shapes): the message says which.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        architecture = json.loads(str(archive[_ARCHITECTURE_KEY]))
+        weights = {key: archive[key] for key in archive.files if key != _ARCHITECTURE_KEY}
+    builder = architecture.get("builder")
+    if builder not in BUILDERS or architecture.get("format") != _FORMAT_VERSION:
+        raise ValueError(f"{path} is not a ConvNet X-Ray weights file of format {_FORMAT_VERSION} "
+                         f"with a known builder ({', '.join(BUILDERS)}): {architecture}")
+    kwargs = dict(architecture["kwargs"])
+    if "blocks" in kwargs:
+        kwargs["blocks"] = tuple(tuple(block) for block in kwargs["blocks"])
+    model = BUILDERS[builder](**kwargs)
+    used = set()
+    for layer in model.layers:
+        expected = layer.get_weights()
+        if not expected:
+            continue
+        keys = [f"{layer.name}/{index}" for index in range(len(expected))]
+        missing = [key for key in keys if key not in weights]
+        if missing:
+            raise ValueError(f"{path} has no weights for {', '.join(missing)}.")
+        values = [weights[key] for key in keys]
+        shapes = [(tuple(a.shape), tuple(b.shape)) for a, b in zip(values, expected) if a.shape != b.shape]
+        if shapes:
+            raise ValueError(f"{path}: layer {layer.name!r} expects weights of shapes "
+                             f"{[s[1] for s in shapes]}, the file has {[s[0] for s in shapes]}.")
+        layer.set_weights(values)
+        used.update(keys)
+    extra = sorted(set(weights) - used)
+    if extra:
+        raise ValueError(f"{path} holds weights for layers the architecture does not have: {', '.join(extra)}.")
+    return model
 
 
 def model_card(name: str) -> dict:
@@ -213,6 +309,9 @@ def load_model(name: str, *, allow_download: bool = True) -> keras.Model:
         FileNotFoundError: a bundled model file is missing (run ``python -m helpers.train``).
         RuntimeError: VGG16 weights are neither cached nor downloadable.
 
+    The bundled models are rebuilt from :data:`BUILDERS` and given the shipped weights
+    (:func:`read_model`), so they load on every Keras 3 release the course supports.
+
     Taught in: ``01_intermediate_activations``.
     """
     if name in BUNDLED_MODELS:
@@ -221,7 +320,7 @@ def load_model(name: str, *, allow_download: bool = True) -> keras.Model:
             raise FileNotFoundError(
                 f"The bundled model file {path} is missing. Recreate it with `python -m helpers.train`."
             )
-        return keras.saving.load_model(path, compile=False)
+        return read_model(path)
     if name == "vgg16":
         return _load_vgg16(allow_download)
     raise ValueError(f"Unknown model {name!r}. Valid names: {', '.join(list_models())}.")

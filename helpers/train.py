@@ -2,7 +2,7 @@
 
 Every epoch draws fresh images (seeds from :data:`helpers.data.TRAIN_SEED_OFFSET` on), so the
 networks never see the same picture twice and never see a held-out one. Training is seeded and
-reproducible on one machine; it prints accuracy and time and writes ``data/models/<name>.keras``
+reproducible on one machine; it prints accuracy and time and writes ``data/models/<name>.weights.npz``
 plus ``data/models/model_cards.json``. The shortcut lab's three 64-px models (:data:`LAB_RECIPES`)
 train by :func:`train_lab_model`, one fixed budget each.
 
@@ -30,7 +30,7 @@ import numpy as np
 from helpers._backend import keras, tf
 from helpers.data import (CLASS_NAMES, LAB_INPUT_SIZE, TRAIN_SEED_OFFSET, make_background_task, make_shapes,
                           make_tagged_shapes)
-from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS
+from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS, model_path, read_model, save_weights
 
 __all__ = [
     "HELDOUT_SEED", "DEFAULTS", "CONTINUATIONS", "VALIDATION_SEED", "easy_fraction", "evaluate",
@@ -336,17 +336,13 @@ def train_model(name: str, epochs: int, images_per_epoch: int, batch_size: int =
 
 
 def save_model(model: keras.Model, name: str, out_dir: pathlib.Path = MODELS_DIR) -> pathlib.Path:
-    """Save ``model`` as ``out_dir/<name>.keras`` without optimizer state.
+    """Save ``model``'s weights as ``out_dir/<name>.weights.npz`` (no optimizer state).
 
-    A fresh clone of the model (same architecture and layer names, not compiled) receives the
-    trained weights, so whatever ``blocks`` the model was built with is kept.
+    The format of the bundled models (:func:`helpers.models.save_weights`): the weights by
+    layer name plus the builder's arguments, whatever ``blocks`` the model was built with, so
+    :func:`helpers.load_model` rebuilds it on any Keras 3 release.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clean = keras.models.clone_model(model)
-    clean.set_weights(model.get_weights())
-    path = out_dir / f"{name}.keras"
-    clean.save(path)
-    return path
+    return save_weights(model, name, model_path(name, out_dir))
 
 
 # --------------------------------------------------------------------------- the shortcut lab's models
@@ -515,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--heldout-images", type=int, default=600)
-    parser.add_argument("--out", type=pathlib.Path, default=MODELS_DIR, help="folder for the .keras files")
+    parser.add_argument("--out", type=pathlib.Path, default=MODELS_DIR, help="folder for the .weights.npz files")
     args = parser.parse_args(argv)
     cards_path = args.out / "model_cards.json"
     overrides = {key: value for key, value in (("epochs", args.epochs), ("learning_rate", args.learning_rate),
@@ -527,9 +523,7 @@ def main(argv: list[str] | None = None) -> int:
                         "batch_size": args.batch_size}
             print(f"Training {name} ({LAB_RECIPES[name]}): {settings}", flush=True)
             model, card = train_lab_model(name, seed=args.seed, heldout_images=args.heldout_images, **settings)
-            plain = BUILDERS[name]()  # the architecture from code, never compiled: no optimizer state in the file
-            plain.set_weights(model.get_weights())
-            path = save_model(plain, name, args.out)
+            path = save_model(model, name, args.out)
             cards = _read_cards(cards_path)  # re-read: another process may have written
             cards[name] = card
             args.out.mkdir(parents=True, exist_ok=True)
@@ -548,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
             if resume:  # re-read: a first run just replaced the card, each continuation extends it
                 done = len(_read_cards(cards_path).get(name, {}).get("resumed", []))
                 settings.update(pretrain_epochs=0, seed_offset=TRAIN_SEED_OFFSET + 100 * (1 + done),
-                                initial_model=keras.saving.load_model(args.out / f"{name}.keras", compile=False))
+                                initial_model=read_model(model_path(name, args.out)))
             shown = {k: v for k, v in settings.items() if k != "initial_model"}
             print(f"Training {name}{' (continuing the saved model)' if resume else ''}: {shown}", flush=True)
             model, card = train_model(name, batch_size=args.batch_size, seed=args.seed,

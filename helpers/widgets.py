@@ -37,14 +37,20 @@ def example_images(n_shapes: int = 6, seed: int = 0, size: int = 150,
 
 
 def decode_upload(value, size: int | tuple[int, int] | None = None) -> tuple[str, np.ndarray]:
-    """Decode the value of an ipywidgets 8 ``FileUpload`` into ``(file name, image)``.
+    """Decode the value of a ``FileUpload`` (ipywidgets 7 or 8) into ``(file name, image)``.
+
+    ipywidgets 8 holds a tuple of ``{"name", "content", ...}`` dicts; ipywidgets 7 (Colab's)
+    a dict ``{file name: {"metadata": {"name", ...}, "content": bytes}}``. The last file counts.
 
     Raises:
         ValueError: nothing was uploaded, or the file is not a readable image.
     """
     from PIL import Image, UnidentifiedImageError
 
-    files = list(value.values()) if isinstance(value, dict) else list(value or ())
+    if isinstance(value, dict):  # ipywidgets 7
+        files = [{"name": item.get("metadata", {}).get("name", key), **item} for key, item in value.items()]
+    else:
+        files = list(value or ())
     if not files:
         raise ValueError("No file was uploaded.")
     item = files[-1]
@@ -81,7 +87,8 @@ class ImageChooser:
         self.message = widgets.HTML()
         self.widget = widgets.HBox([self.dropdown, self.upload, self.message])
         self._callbacks: list[Callable[[np.ndarray], None]] = []
-        self.dropdown.observe(lambda change: self._notify(), names="value")
+        self._adding = False
+        self.dropdown.observe(lambda change: None if self._adding else self._notify(), names="value")
         self.upload.observe(self._on_upload, names="value")
 
     @property
@@ -109,8 +116,17 @@ class ImageChooser:
         key = f"upload: {name}"
         self.images[key] = image
         self.message.value = ""
-        self.dropdown.options = list(self.images)
-        self.dropdown.value = key  # triggers _notify
+        # New options reset the dropdown to its first entry. Sent apart, that reset and the new
+        # value crossed in the browser, which kept the new entry shown but drew the first image
+        # (found by the browser test). One message with the final state, and one redraw.
+        with self.dropdown.hold_sync():
+            self._adding = True
+            try:
+                self.dropdown.options = list(self.images)
+                self.dropdown.value = key
+            finally:
+                self._adding = False
+        self._notify()
 
 
 # =========================================================================== 01 intermediate activations
@@ -176,11 +192,12 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
         cols = np.minimum(np.arange(image.shape[1]) * w // image.shape[1], w - 1)
         on_input = channel_map[np.ix_(rows, cols)]
     overlay = _overlay_rgba(on_input, peak, cmap)
-    title_map = f"activation of {layer}, channel {channel} ({h}×{w})"
+    # Two short lines, not one long one: at max_pooling2d_4 a one-line title ran into the right one.
+    title_map = f"{layer} · channel {channel}\nactivation ({h}×{w})"
     state = getattr(fig, "_channel_view", None)
     if state is None or state["fig_axes"] != list(fig.axes):
         fig.clear()
-        ax_image, ax_map, ax_overlay = fig.subplots(1, 3)
+        ax_image, ax_map, ax_overlay = fig.subplots(1, 3, gridspec_kw={"wspace": 0.3})  # room for the colour bar
         image_artist = ax_image.imshow(as_display_image(image))
         ax_image.set_title("input", fontsize=9)
         map_artist = ax_map.imshow(channel_map, cmap=cmap, vmin=0, vmax=max(peak, 1e-8))
@@ -189,7 +206,7 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
         # The unit goes in the title: an axis label makes Matplotlib re-measure every tick label.
         ax_overlay.imshow(as_display_image(image) // 3 + 48)  # dimmed copy
         overlay_artist = ax_overlay.imshow(overlay)
-        ax_overlay.set_title("where it fires (stronger = more opaque)", fontsize=9)
+        ax_overlay.set_title("where it fires\n(stronger = more opaque)", fontsize=9)
         for ax in (ax_image, ax_map, ax_overlay):
             ax.set_axis_off()
         state = {"image": image_artist, "map": map_artist, "overlay": overlay_artist,
@@ -336,7 +353,8 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
     """Draw the image, its heatmap with a colour bar, and the overlay; return a caption.
 
     The plain function behind :class:`CAMExplorer`: the notebook calls it once with a checked
-    output, the widget on every change.
+    output, the widget on every change. On a figure it drew before, it only updates the
+    pictures and titles (fast); otherwise it lays the figure out.
 
     Args:
         fig: a Matplotlib Figure (cleared and redrawn).
@@ -371,14 +389,36 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
     probabilities /= probabilities.sum()
     names = list(class_names) if len(class_names) == len(probabilities) else [str(i) for i in range(len(probabilities))]
     top = int(np.argmax(probabilities))
-    fig.clear()
-    ax_image, ax_map, ax_overlay = fig.subplots(1, 3)
-    show_image(image, ax=ax_image, title="input")
-    show_heatmap(heatmap, ax=ax_map, title=f"{explainer.name} · {explainer.layer}",
-                 colorbar_label="evidence for the class")
-    show_overlay(image, heatmap, ax=ax_overlay, alpha=alpha, title=f"class: {names[chosen]}")
-    for ax in (ax_image, ax_map, ax_overlay):
-        ax.title.set_fontsize(9)
+    title_map, title_overlay = f"{explainer.name} · {explainer.layer}", f"class: {names[chosen]}"
+    state = getattr(fig, "_cam_view", None)
+    if state is None or state["fig_axes"] != list(fig.axes):
+        fig.clear()
+        # Room between the panels for the middle colour bar's label, which ran over the overlay.
+        ax_image, ax_map, ax_overlay = fig.subplots(1, 3, gridspec_kw={"wspace": 0.4})
+        show_image(image, ax=ax_image, title="input")
+        show_heatmap(heatmap, ax=ax_map, title=title_map, colorbar_label="evidence for the class")
+        show_overlay(image, heatmap, ax=ax_overlay, alpha=alpha, title=title_overlay)
+        for ax in (ax_image, ax_map, ax_overlay):
+            ax.title.set_fontsize(9)
+        for bar_ax in fig.axes[3:]:  # both colour bars alike: labels 8 pt, ticks 7 pt
+            bar_ax.yaxis.label.set_fontsize(8)
+            bar_ax.tick_params(labelsize=7)
+        fig._cam_view = state = {"axes": (ax_image, ax_map, ax_overlay), "fig_axes": list(fig.axes)}
+    else:  # the figure drawn before: only new pictures and titles (a redraw costs far less)
+        from helpers.cams import overlay
+        from helpers.plotting import as_display_image
+
+        ax_image, ax_map, ax_overlay = state["axes"]
+        for ax, picture in ((ax_image, as_display_image(image)), (ax_map, heatmap),
+                            (ax_overlay, overlay(image, heatmap, alpha=alpha))):
+            artist = ax.images[0]
+            artist.set_data(picture)
+            h, w = np.shape(picture)[:2]
+            artist.set_extent((-0.5, w - 0.5, h - 0.5, -0.5))
+            ax.set_xlim(-0.5, w - 0.5)
+            ax.set_ylim(h - 0.5, -0.5)
+        ax_map.set_title(title_map, fontsize=9)
+        ax_overlay.set_title(title_overlay, fontsize=9)
     empty = " · no positive evidence (map is all zeros)" if caught else ""
     return (f"explaining '{names[chosen]}' (p = {probabilities[chosen]:.3f}) · model's top class: "
             f"'{names[top]}' (p = {probabilities[top]:.3f}) · layer {explainer.layer}{empty}")
@@ -434,7 +474,7 @@ class CAMExplorer:
         self.alpha = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, description="Alpha",
                                          continuous_update=False)
         self.figure = Figure(figsize=figsize, dpi=dpi)
-        self.view = widgets.Image(format="png")
+        self.view = widgets.Image(format="jpeg")
         self.caption = widgets.HTML()
         self.caption_text = ""
         self.widget = widgets.VBox([
@@ -465,7 +505,8 @@ class CAMExplorer:
             self.caption.value = f"<span style='color:#b00'>{err}</span>"
             return
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=self.figure.dpi, pil_kwargs={"compress_level": 1})
+        # JPEG encodes several times faster than PNG (as in ActivationExplorer).
+        self.figure.savefig(buffer, format="jpeg", dpi=self.figure.dpi, pil_kwargs={"quality": 92})
         self.view.value = buffer.getvalue()
         self.caption.value = f"<span style='font-family:monospace'>{self.caption_text}</span>"
 

@@ -189,12 +189,37 @@ def test_simple_parser_on_a_sample(tmp_path, monkeypatch) -> None:
     assert parse_pin("numpy==1.0; sys_platform == 'linux'") == ("numpy", ("1.0", 'sys_platform=="linux"'))
 
 
+def constraint_pins(path: pathlib.Path) -> dict[str, tuple[str, str, str]]:
+    """The ``==`` pins of a pip constraints file (``constraints/colab.txt``), keyed like
+    :func:`pyproject_pins`; comments and blank lines are skipped."""
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        name, (version, marker) = parse_pin(line)
+        pins[f"{name}|{marker}"] = (name, version, marker)
+    return pins
+
+
+def test_colab_constraints_pin_the_runtime_the_course_supports() -> None:
+    pins = {name: version for name, version, _ in constraint_pins(ROOT / "constraints" / "colab.txt").values()}
+    for name in ("tensorflow-cpu", "tensorflow", "keras", "ipywidgets", "numpy", "matplotlib"):
+        assert name in pins, f"constraints/colab.txt does not pin {name}"
+    assert pins["tensorflow-cpu"] == pins["tensorflow"]
+    assert pins["keras"].startswith("3."), "the course needs Keras 3"
+
+
 def test_running_environment_matches_the_pins() -> None:
-    """The environment the tests (and nbval's kernel) run in is the pinned one."""
+    """The environment the tests (and nbval's kernel) run in is the pinned one: pyproject.toml's,
+    or, under ``make test-colab`` (``CONVNET_XRAY_PINS=constraints/colab.txt``), Colab's."""
     from packaging.markers import Marker
 
     wrong = []
-    for name, version, marker in pyproject_pins().values():
+    pins = pyproject_pins()
+    if os.environ.get("CONVNET_XRAY_PINS"):
+        pins = constraint_pins(ROOT / os.environ["CONVNET_XRAY_PINS"])
+    for name, version, marker in pins.values():
         if marker and not Marker(marker).evaluate():
             continue
         try:
@@ -215,3 +240,9 @@ def test_make_lab_opens_the_notebooks_and_passes_arguments() -> None:
     assert "notebooks/" in command and command.rstrip().endswith("--no-browser")
     # Jupyter refuses to run as root without --allow-root (containers); the Makefile adds it only then
     assert ("--allow-root" in command) == (os.geteuid() == 0)
+    lines = dry_run.splitlines()
+    trust = next(i for i, line in enumerate(lines) if "jupyter trust" in line)
+    assert "notebooks/*.ipynb" in lines[trust] and trust < lines.index(command), \
+        "make lab trusts the notebooks first, so JupyterLab shows their stored widget pictures"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'make lab ARGS="--no-browser"' in readme and "trust" in readme

@@ -311,3 +311,79 @@ def test_background_convnet_reads_backgrounds_on_fresh_images(no_network) -> Non
     model = load_model("background_convnet")
     images, labels, _ = make_background_task(LAB_FRESH, seed=2)
     assert _accuracy(model, images, labels) >= BACKGROUND_FLOOR
+
+
+# ------------------------------------------------------------------------ the shipped file format
+REFERENCE = pathlib.Path(__file__).resolve().parent / "data" / "bundled_reference.npz"
+"""Made once by ``tools/convert_keras_models.py`` from the ``.keras`` files the weights files
+replaced (Keras 3.15.1): test images, those files' predictions on them, and a SHA-256 of every
+weight array."""
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, np.ndarray]:
+    with np.load(REFERENCE, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+@pytest.mark.bundled
+@pytest.mark.parametrize("name", SHAPE_MODELS)
+def test_shipped_weights_are_the_old_files_numbers(name, reference) -> None:
+    """Every weight array of the shipped file is bit for bit the one of the replaced ``.keras`` file."""
+    import hashlib
+
+    _bundled_or_skip(name)
+    model = load_model(name)
+    digests = {f"{layer.name}/{index}": hashlib.sha256(np.ascontiguousarray(w, np.float32).tobytes()).hexdigest()
+               for layer in model.layers for index, w in enumerate(layer.get_weights())}
+    expected = dict(zip(reference[f"{name}/digest_keys"].tolist(), reference[f"{name}/digests"].tolist()))
+    assert len(expected) >= 12
+    assert digests == expected
+
+
+@pytest.mark.bundled
+@pytest.mark.parametrize("name", SHAPE_MODELS)
+def test_shipped_weights_predict_like_the_old_files(name, reference) -> None:
+    """Same predictions as the replaced ``.keras`` files: identical on the Keras that wrote the
+    reference; on another Keras/TensorFlow release (Colab's) equal up to float32 rounding."""
+    _bundled_or_skip(name)
+    model = load_model(name)
+    images = reference["images"].astype(np.float32)
+    expected = reference[f"{name}/probabilities"]
+    probabilities = np.asarray(model.predict(images, verbose=0))
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), expected.argmax(axis=1))
+    if keras.__version__ == str(reference["keras"]):
+        np.testing.assert_array_equal(probabilities, expected)
+    else:
+        np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_weights_file_round_trip_and_errors(tmp_path) -> None:
+    """save_weights/read_model keep architecture (a grown or shrunk vgg_gap too) and numbers, and
+    refuse a file that does not fit the architecture, saying why."""
+    from helpers.models import read_model, save_weights
+
+    keras.utils.set_random_seed(4)
+    small = build_vgg_gap(num_classes=3, input_size=48, blocks=((8, 1), (16, 2)))
+    path = save_weights(small, "vgg_gap", tmp_path / "vgg_gap.weights.npz")
+    again = read_model(path)
+    assert [layer.name for layer in again.layers] == [layer.name for layer in small.layers]
+    assert again.input_shape == (None, 48, 48, 3) and again.output_shape == (None, 3)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(again(images)), np.asarray(small(images)))
+
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    broken = dict(arrays)
+    del broken["block2_conv2/0"]
+    np.savez(tmp_path / "missing.npz", **broken)
+    with pytest.raises(ValueError, match="block2_conv2/0"):
+        read_model(tmp_path / "missing.npz")
+    broken = {**arrays, "predictions/0": np.zeros((5, 3), np.float32)}
+    np.savez(tmp_path / "shape.npz", **broken)
+    with pytest.raises(ValueError, match="predictions"):
+        read_model(tmp_path / "shape.npz")
+    broken = {**arrays, "block9_conv1/0": np.zeros(3, np.float32)}
+    np.savez(tmp_path / "extra.npz", **broken)
+    with pytest.raises(ValueError, match="block9_conv1"):
+        read_model(tmp_path / "extra.npz")

@@ -12,7 +12,7 @@ import pytest
 
 from helpers._backend import keras
 from helpers.data import CLASS_NAMES
-from helpers.models import VGG_GAP_BLOCKS
+from helpers.models import VGG_GAP_BLOCKS, read_model
 from helpers.train import (
     CONTINUATIONS,
     DEFAULTS,
@@ -66,8 +66,8 @@ def test_training_changed_the_weights(tiny_run) -> None:
 def test_save_model_round_trip(tiny_run, tmp_path) -> None:
     model, _ = tiny_run
     path = save_model(model, "small_convnet", tmp_path / "out")
-    assert path == tmp_path / "out" / "small_convnet.keras" and path.is_file()
-    loaded = keras.saving.load_model(path, compile=False)
+    assert path == tmp_path / "out" / "small_convnet.weights.npz" and path.is_file()
+    loaded = read_model(path)
     images = np.random.default_rng(0).uniform(0, 255, (3, 150, 150, 3)).astype("float32")
     np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(model(images, training=False)),
                                rtol=1e-5, atol=1e-6)
@@ -119,7 +119,7 @@ def test_main_writes_models_and_cards(tmp_path, capsys) -> None:
     code = main(["--models", "vgg_gap", "--epochs", "1", "--images-per-epoch", "8", "--pretrain-epochs", "0",
                  "--batch-size", "8", "--heldout-images", "4", "--out", str(out)])
     assert code == 0
-    assert (out / "vgg_gap.keras").is_file()
+    assert (out / "vgg_gap.weights.npz").is_file()
     cards = json.loads((out / "model_cards.json").read_text())
     assert set(cards) == {"small_convnet", "vgg_gap"}, "existing cards are kept, the new one added"
     assert CARD_KEYS <= set(cards["vgg_gap"]) and cards["vgg_gap"]["epochs"] == 1
@@ -180,7 +180,7 @@ def test_resume_grows_vgg_gap_and_keeps_the_learned_layers(tmp_path, monkeypatch
     (out / "model_cards.json").write_text(json.dumps({"vgg_gap": card}))
     assert main(["--models", "vgg_gap", "--resume", "--epochs", "1", "--images-per-epoch", "4",
                  "--batch-size", "4", "--heldout-images", "4", "--out", str(out)]) == 0
-    grown = keras.saving.load_model(out / "vgg_gap.keras", compile=False)
+    grown = read_model(out / "vgg_gap.weights.npz")
     assert grown.get_layer("block5_conv2").output.shape[1:] == (9, 9, 128)
     cards = json.loads((out / "model_cards.json").read_text())
     assert len(cards["vgg_gap"]["resumed"]) == done + 1
@@ -255,6 +255,8 @@ def test_main_trains_a_lab_model_and_keeps_other_cards(tmp_path, capsys) -> None
     cards = json.loads((out / "model_cards.json").read_text())
     assert set(cards) == {"vgg_gap", "debiased_convnet"}
     assert cards["debiased_convnet"]["train_agreement"] == pytest.approx(1 / 6, abs=1e-4)
-    loaded = keras.saving.load_model(out / "debiased_convnet.keras", compile=False)
+    from helpers.models import model_path, read_model
+
+    loaded = read_model(model_path("debiased_convnet", out))
     assert loaded.name == "debiased_convnet"
     assert "debiased_convnet: held-out accuracy" in capsys.readouterr().out

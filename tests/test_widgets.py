@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import ipywidgets
 import numpy as np
 import pytest
 
@@ -13,10 +14,29 @@ from helpers.data import CLASS_NAMES, image_to_png_bytes
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 
 
+IPYWIDGETS_MAJOR = int(ipywidgets.__version__.split(".")[0])
+
+
 def _upload_value(name: str, content: bytes) -> tuple[dict, ...]:
     """What an ipywidgets 8 FileUpload holds after one file was chosen."""
     return ({"name": name, "type": "image/png", "size": len(content), "content": memoryview(content),
              "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)},)
+
+
+def _upload_value_7(name: str, content: bytes) -> dict:
+    """What an ipywidgets 7 FileUpload holds after one file was chosen (Colab's ipywidgets 7.7)."""
+    return {name: {"metadata": {"name": name, "type": "image/png", "size": len(content),
+                                "lastModified": 1704067200000}, "content": content}}
+
+
+def _choose_file(upload, name: str, content: bytes) -> None:
+    """Do to ``upload`` what the browser does when a file is chosen, in ipywidgets 7 or 8."""
+    if IPYWIDGETS_MAJOR >= 8:
+        upload.value = _upload_value(name, content)
+    else:  # value is read-only: the front end sends metadata and data, then bumps a counter
+        upload.metadata = [_upload_value_7(name, content)[name]["metadata"]]
+        upload.data = [content]
+        upload._counter += 1
 
 
 # --------------------------------------------------------------------------- shared parts
@@ -45,8 +65,17 @@ def test_decode_upload_good_png_bytes():
 
 def test_decode_upload_accepts_the_ipywidgets_7_dict_form():
     content = image_to_png_bytes(np.full((8, 8, 3), 100.0))
-    name, decoded = widgets.decode_upload({"x.png": {"name": "x.png", "content": content}})
+    name, decoded = widgets.decode_upload(_upload_value_7("x.png", content))
     assert name == "x.png" and decoded.mean() == pytest.approx(100.0)
+    both = {**_upload_value_7("a.png", image_to_png_bytes(np.zeros((4, 4, 3)))), **_upload_value_7("b.png", content)}
+    assert widgets.decode_upload(both)[0] == "b.png", "the last file counts"
+
+
+def test_widgets_run_on_the_installed_ipywidgets():
+    """Both supported majors: 8 (make test) and Colab's 7.7 (make test-colab)."""
+    assert IPYWIDGETS_MAJOR in (7, 8)
+    if IPYWIDGETS_MAJOR == 7:
+        assert tuple(int(p) for p in ipywidgets.__version__.split(".")[:2]) >= (7, 7)
 
 
 def test_decode_upload_garbage_bytes_raise():
@@ -66,14 +95,30 @@ def test_image_chooser_upload_adds_and_selects_an_entry():
     seen = []
     chooser.observe(seen.append)
     upload = np.full((40, 20, 3), 200.0, np.float32)
-    chooser.upload.value = _upload_value("grey.png", image_to_png_bytes(upload))
+    _choose_file(chooser.upload, "grey.png", image_to_png_bytes(upload))
     assert list(chooser.dropdown.options) == ["black", "upload: grey.png"]
     assert chooser.name == "upload: grey.png"
     assert chooser.image.shape == (16, 16, 3) and chooser.image.mean() == pytest.approx(200.0)
     assert len(seen) == 1 and seen[0] is chooser.image
-    chooser.upload.value = _upload_value("bad.png", b"garbage")
+    _choose_file(chooser.upload, "grey.png", image_to_png_bytes(upload / 2))  # the same name again
+    assert list(chooser.dropdown.options) == ["black", "upload: grey.png"] and len(seen) == 2
+    assert chooser.image.mean() == pytest.approx(100.0), "a new file under the same name is redrawn"
+    _choose_file(chooser.upload, "bad.png", b"garbage")
     assert "not a readable image" in chooser.message.value
     assert list(chooser.dropdown.options) == ["black", "upload: grey.png"]
+
+
+def test_image_chooser_upload_redraws_once_whatever_entry_was_chosen():
+    """Adding the upload to the options resets the dropdown to its first entry; that reset must
+    not draw the first image before the upload (seen in the browser as a flash of a wrong picture)."""
+    options = {"black": np.zeros((16, 16, 3), np.float32), "white": np.full((16, 16, 3), 255.0, np.float32)}
+    chooser = widgets.ImageChooser(options, size=16)
+    chooser.dropdown.value = "white"
+    seen = []
+    chooser.observe(seen.append)
+    _choose_file(chooser.upload, "grey.png", image_to_png_bytes(np.full((16, 16, 3), 128.0)))
+    assert chooser.name == "upload: grey.png"
+    assert len(seen) == 1 and seen[0].mean() == pytest.approx(128.0)
 
 
 def test_image_chooser_needs_images():
@@ -140,7 +185,7 @@ def test_explorer_clamps_the_slider_to_the_layer(tiny_gap_model, tiny_images):
 
 def test_explorer_upload_is_explored(explorer):
     upload = np.random.default_rng(0).uniform(0, 255, (64, 64, 3))
-    explorer.chooser.upload.value = _upload_value("mine.png", image_to_png_bytes(upload))
+    _choose_file(explorer.chooser.upload, "mine.png", image_to_png_bytes(upload))
     assert explorer.chooser.name == "upload: mine.png"
     assert explorer.computations == 2 and explorer.maps()["conv2d_1"].shape == (30, 30, 8)
 
@@ -152,3 +197,75 @@ def test_explorer_redraw_benchmark_reports_both_explorers(tiny_sequential, tiny_
     assert "ActivationExplorer" in report and "CAMExplorer" in report
     row = next(line for line in report.splitlines() if "ActivationExplorer" in line)
     assert row.rstrip("| ").endswith("1")  # activations computed once, however often the slider moves
+
+
+# =========================================================================== layout: nothing runs into anything
+def _boxes(fig):
+    """Draw ``fig`` with Agg and return a renderer (text extents need one)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _colour_bar_texts(bar_ax, renderer):
+    texts = [bar_ax.yaxis.label] + [t for t in bar_ax.get_yticklabels() if t.get_text()]
+    return [t.get_window_extent(renderer) for t in texts if t.get_text()]
+
+
+def test_channel_view_titles_do_not_run_into_each_other_at_the_longest_layer_name():
+    """Chapter 1's explorer at max_pooling2d_4: the middle title used to run into the right one."""
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 255, (150, 150, 3)).astype(np.float32)
+    maps = {"max_pooling2d_4": rng.uniform(0, 0.0142, (7, 7, 128)).astype(np.float32)}
+    fig = Figure(figsize=(10.5, 3.4), dpi=72)  # ActivationExplorer's figure
+    widgets.draw_channel_view(fig, image, maps, "max_pooling2d_4", 127)
+    renderer = _boxes(fig)
+    ax_image, ax_map, ax_overlay, bar = fig.axes
+    titles = [ax.title.get_window_extent(renderer) for ax in (ax_image, ax_map, ax_overlay)]
+    assert not titles[0].overlaps(titles[1]) and not titles[1].overlaps(titles[2])
+    for box in _colour_bar_texts(bar, renderer):
+        assert box.x1 < ax_overlay.get_window_extent(renderer).x0, "the colour bar's ticks reach the right panel"
+
+
+def test_cam_view_colour_bars_are_alike_and_clear_of_the_overlay(tiny_gap_model, tiny_images):
+    """Chapter 3's explorer: the middle colour bar's label ran over the overlay, in another size."""
+    from matplotlib.figure import Figure
+
+    from helpers.data import resize_image
+
+    fig = Figure(figsize=(10.5, 3.3), dpi=72)  # CAMExplorer's figure
+    widgets.draw_cam_view(fig, tiny_gap_model, resize_image(tiny_images[0], 32), class_names=("a", "b", "c"))
+    renderer = _boxes(fig)
+    ax_image, ax_map, ax_overlay, bar_map, bar_overlay = fig.axes
+    assert bar_map.yaxis.label.get_text() == bar_overlay.yaxis.label.get_text() != ""
+    assert bar_map.yaxis.label.get_fontsize() == bar_overlay.yaxis.label.get_fontsize()
+    sizes = {t.get_fontsize() for bar in (bar_map, bar_overlay) for t in bar.get_yticklabels()}
+    assert len(sizes) == 1, f"tick labels of the two colour bars differ in size: {sizes}"
+    overlay_box = ax_overlay.get_window_extent(renderer)
+    for box in _colour_bar_texts(bar_map, renderer):
+        assert box.x1 < overlay_box.x0, "the middle colour bar's label runs over the overlay panel"
+    for box in _colour_bar_texts(bar_overlay, renderer):
+        assert box.x1 <= fig.bbox.x1, "the right colour bar's label leaves the figure"
+
+
+def test_cam_view_redraw_on_the_same_figure_equals_a_fresh_drawing(tiny_gap_model, tiny_images):
+    """The explorer redraws into its figure by updating pictures and titles; the result must be
+    pixel for pixel what a fresh figure shows (another image, class, layer and alpha)."""
+    from matplotlib.figure import Figure
+
+    def pixels(fig):
+        return np.asarray(_boxes(fig).buffer_rgba()).copy()
+
+    kwargs = dict(method="grad_cam", layer="block1_conv1", class_index=2, alpha=0.7, class_names=("a", "b", "c"))
+    reused = Figure(figsize=(6, 2), dpi=40)
+    widgets.draw_cam_view(reused, tiny_gap_model, tiny_images[0], class_names=("a", "b", "c"))
+    axes = list(reused.axes)
+    caption = widgets.draw_cam_view(reused, tiny_gap_model, tiny_images[1], **kwargs)
+    assert reused.axes == axes, "the second drawing reused the figure's axes"
+    fresh = Figure(figsize=(6, 2), dpi=40)
+    assert widgets.draw_cam_view(fresh, tiny_gap_model, tiny_images[1], **kwargs) == caption
+    np.testing.assert_array_equal(pixels(reused), pixels(fresh))

@@ -1,0 +1,189 @@
+"""Write the course's address into every place that shows it: ``make colab-links``.
+
+The repository URL lives in one place, ``[project.urls] Repository`` of pyproject.toml (and the
+branch the badges open in ``[tool.convnet-xray] colab-branch``). The oldest TensorFlow and Keras
+the course supports are the Colab pins of ``constraints/colab.txt``. From those this script
+writes:
+
+* each notebook's *Open in Colab* badge (in its first Markdown cell),
+* each notebook's Setup cell (the first code cell, which starts with ``# Setup``): source and
+  the output it prints in the pinned environment,
+* the README's block between ``<!-- colab-links:start -->`` and ``<!-- colab-links:end -->``.
+
+``python tools/colab_links.py --check`` writes nothing and exits with 1 (listing the files)
+when any of them differs from what it would write; ``tests/test_colab_links.py`` runs it.
+Notebooks keep everything else (prose, other cells, outputs, metadata) untouched, so the
+script can be rerun after notebooks are rewritten elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import re
+import sys
+import tomllib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+README_BLOCK = re.compile(r"(<!-- colab-links:start -->\n).*?(<!-- colab-links:end -->)", re.DOTALL)
+SETUP_MARK = "# Setup"
+
+
+def read_settings(root: pathlib.Path = ROOT) -> dict:
+    """The repository URL, the badge branch, the pinned and the oldest supported versions.
+
+    Raises:
+        ValueError: pyproject.toml or constraints/colab.txt lacks an entry the script needs.
+    """
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    url = project["project"].get("urls", {}).get("Repository", "").rstrip("/")
+    match = re.fullmatch(r"https://github\.com/([^/\s]+)/([^/\s]+?)(?:\.git)?", url)
+    if not match:
+        raise ValueError(f"[project.urls] Repository must be a https://github.com/<owner>/<name> URL, not {url!r}.")
+    branch = project.get("tool", {}).get("convnet-xray", {}).get("colab-branch", "main")
+    pins = {}
+    for line in (root / "constraints" / "colab.txt").read_text(encoding="utf-8").splitlines():
+        found = re.match(r"^\s*(tensorflow-cpu|keras)==(\d+)\.(\d+)", line)
+        if found:
+            pins[found[1]] = f"{found[2]}.{found[3]}"
+    pinned = {}
+    for requirement in project["project"]["dependencies"]:
+        found = re.match(r"^\s*(tensorflow-cpu|keras)==([^;\s]+)", requirement)
+        if found:
+            pinned[found[1]] = found[2]
+    for needed in ("tensorflow-cpu", "keras"):
+        if needed not in pins or needed not in pinned:
+            raise ValueError(f"{needed} must be pinned with == in constraints/colab.txt and pyproject.toml.")
+    return {"url": url, "owner": match[1], "name": match[2], "branch": branch,
+            "oldest": {"TensorFlow": pins["tensorflow-cpu"], "Keras": pins["keras"]},
+            "pinned": {"TensorFlow": pinned["tensorflow-cpu"], "Keras": pinned["keras"]}}
+
+
+def badge(settings: dict, notebook: str) -> str:
+    """The Markdown of the *Open in Colab* badge of ``notebooks/<notebook>``."""
+    target = (f"https://colab.research.google.com/github/{settings['owner']}/{settings['name']}"
+              f"/blob/{settings['branch']}/notebooks/{notebook}")
+    return f"[![Open In Colab]({BADGE_IMAGE})]({target})"
+
+
+def setup_source(settings: dict) -> str:
+    """The Setup cell: on Colab clone (once) and install the course, everywhere check versions."""
+    tf_min, keras_min = settings["oldest"]["TensorFlow"], settings["oldest"]["Keras"]
+    return f'''{SETUP_MARK}: on Colab it fetches and installs the course; everywhere it checks TensorFlow and Keras.
+# Written by `make colab-links` from pyproject.toml and constraints/colab.txt: edit those, not this cell.
+def _setup_course(url="{settings['url']}", folder="/content/{settings['name']}"):
+    import importlib.metadata, os, re, subprocess, sys
+    if "google.colab" in sys.modules:
+        steps = [] if os.path.isdir(os.path.join(folder, ".git")) else [["git", "clone", "-q", url + ".git", folder]]
+        steps.append([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", folder])
+        for step in steps:
+            if subprocess.run(step).returncode != 0:
+                raise RuntimeError(f"Setup failed running: {{' '.join(step)}}\\nCheck the address and the connection, "
+                                   f"then run this cell again. To start over, first run: !rm -rf {{folder}}")
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    def version(*names):
+        for name in names:
+            try:
+                return importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        return "missing"
+    found = {{"TensorFlow": version("tensorflow", "tensorflow-cpu"), "Keras": version("keras")}}
+    oldest = {{"TensorFlow": "{tf_min}", "Keras": "{keras_min}"}}
+    numbers = lambda text: tuple(int(part) for part in re.findall(r"\\d+", text)[:2])
+    print(f"TensorFlow {{found['TensorFlow']}}, Keras {{found['Keras']}} "
+          f"(the course needs TensorFlow >= {{oldest['TensorFlow']}}, Keras >= {{oldest['Keras']}})")
+    old = [name for name in found if found[name] == "missing" or numbers(found[name]) < numbers(oldest[name])]
+    if old:
+        raise RuntimeError(f"This runtime's {{' and '.join(old)}} is older than the course supports. On Colab pick "
+                           f"the latest runtime (Runtime > Change runtime type), or run: %pip install "
+                           f"\\"tensorflow>={tf_min}\\" \\"keras>={keras_min}\\" and restart the session.")
+
+_setup_course()'''
+
+
+def setup_output(settings: dict) -> list[dict]:
+    """What the Setup cell prints in the pinned environment (stored, so a fresh clone shows it)."""
+    pinned, oldest = settings["pinned"], settings["oldest"]
+    text = (f"TensorFlow {pinned['TensorFlow']}, Keras {pinned['Keras']} "
+            f"(the course needs TensorFlow >= {oldest['TensorFlow']}, Keras >= {oldest['Keras']})\n")
+    return [{"name": "stdout", "output_type": "stream", "text": [text]}]
+
+
+def readme_block(settings: dict, notebooks: list[str]) -> str:
+    """The README's Colab block: one badge per notebook and the address the Setup cell clones."""
+    rows = "\n".join(f"| `{name}` | {badge(settings, name)} |" for name in notebooks)
+    return (f"Course repository: <{settings['url']}> (branch `{settings['branch']}`).\n\n"
+            f"| Notebook | Open it on Colab |\n| --- | --- |\n{rows}\n")
+
+
+def _source_lines(text: str) -> list[str]:
+    """Notebook JSON stores a cell's source as lines that keep their newline (the last one not)."""
+    return text.splitlines(keepends=True)
+
+
+def updated_notebook(text: str, notebook: str, settings: dict) -> str:
+    """The notebook JSON ``text`` with its badge and Setup cell rewritten.
+
+    Raises:
+        ValueError: no Markdown cell before the first code cell, or no ``# Setup`` code cell.
+    """
+    data = json.loads(text)
+    cells = data["cells"]
+    code = next((i for i, cell in enumerate(cells) if cell["cell_type"] == "code"), None)
+    if code is None or not "".join(cells[code]["source"]).startswith(SETUP_MARK):
+        raise ValueError(f"{notebook}: its first code cell must be the Setup cell (starting with {SETUP_MARK!r}).")
+    markdown = next((cell for cell in cells[:code] if cell["cell_type"] == "markdown"), None)
+    if markdown is None:
+        raise ValueError(f"{notebook}: no Markdown cell above the Setup cell to hold the Colab badge.")
+    source = "".join(markdown["source"])
+    new_badge = badge(settings, notebook)
+    source = BADGE.sub(lambda _: new_badge, source) if BADGE.search(source) else f"{source.rstrip()}\n\n{new_badge}"
+    markdown["source"] = _source_lines(source)
+    setup = cells[code]
+    setup["source"] = _source_lines(setup_source(settings))
+    setup["outputs"] = setup_output(settings)
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def planned_files(root: pathlib.Path = ROOT) -> dict[pathlib.Path, str]:
+    """``{path: new text}`` of every file the script writes."""
+    settings = read_settings(root)
+    notebooks = sorted(path.name for path in (root / "notebooks").glob("*.ipynb"))
+    files = {root / "notebooks" / name: updated_notebook((root / "notebooks" / name).read_text(encoding="utf-8"),
+                                                         name, settings) for name in notebooks}
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    if not README_BLOCK.search(readme):
+        raise ValueError("README.md has no <!-- colab-links:start --> ... <!-- colab-links:end --> block.")
+    block = readme_block(settings, notebooks)
+    files[root / "README.md"] = README_BLOCK.sub(lambda m: m[1] + block + m[2], readme)
+    return files
+
+
+def stale_files(root: pathlib.Path = ROOT) -> list[pathlib.Path]:
+    """The files whose badge, Setup cell or README block differ from what the script writes."""
+    return [path for path, text in planned_files(root).items() if path.read_text(encoding="utf-8") != text]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file is out of date")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files()
+        for path in stale:
+            print(f"out of date: {path.relative_to(ROOT)} (run `make colab-links`)")
+        return 1 if stale else 0
+    for path, text in planned_files().items():
+        if path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
