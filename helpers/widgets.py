@@ -405,8 +405,7 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
             bar_ax.tick_params(labelsize=7)
         fig._cam_view = state = {"axes": (ax_image, ax_map, ax_overlay), "fig_axes": list(fig.axes)}
     else:  # the figure drawn before: only new pictures and titles (a redraw costs far less)
-        from helpers.cams import overlay
-        from helpers.plotting import as_display_image
+        from helpers.plotting import as_display_image, overlay
 
         ax_image, ax_map, ax_overlay = state["axes"]
         for ax, picture in ((ax_image, as_display_image(image)), (ax_map, heatmap),

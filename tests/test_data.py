@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.data import CLASS_NAMES, list_images, load_image, make_scenes, make_shapes, resize_image
+from helpers.data import CLASS_NAMES, ImageRangeWarning, list_images, load_image, make_scenes, make_shapes, resize_image
 
 
 def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
@@ -251,7 +251,8 @@ def test_load_16_bit_pil_image_and_array() -> None:
 
 def test_load_float_arrays() -> None:
     unit = np.array([[[0.0, 0.5, 1.0]]], dtype=np.float64)
-    np.testing.assert_allclose(load_image(unit)[0, 0], [0, 127.5, 255])
+    with pytest.warns(ImageRangeWarning, match="scaled by 255"):  # the pixel rule says what it did
+        np.testing.assert_allclose(load_image(unit)[0, 0], [0, 127.5, 255])
     already = np.array([[[0.0, 100.0, 255.0]]], dtype=np.float32)  # 0..255 floats kept
     np.testing.assert_allclose(load_image(already)[0, 0], [0, 100, 255])
     with pytest.raises(ValueError, match="values up to 300"):  # never clipped silently
