@@ -11,11 +11,12 @@ The flat namespace is built from each module's ``__all__``:
 * ``cams`` — the CAM family (CAM, Grad-CAM, Grad-CAM++, LayerCAM, Score-CAM, Eigen-CAM);
 * ``attributions`` — pixel attributions (saliency, SmoothGrad, Integrated Gradients, occlusion);
 * ``evaluation`` — heatmaps measured against masks, deletion/insertion, the randomization check;
-* ``activations`` (chapter 1), ``filters`` (chapter 2), ``plotting``.
+* ``activations`` (chapter 1), ``filters`` (chapter 2), ``shortcuts`` (chapter 5), ``plotting``.
 """
 
 from helpers._backend import EPSILON, keras, tf  # noqa: F401
 from helpers import activations, attributions, cams, data, evaluation, explainers, filters, layers, models, plotting  # noqa: F401
+from helpers import shortcuts  # noqa: F401
 
 from helpers.data import *  # noqa: F401,F403
 from helpers.models import *  # noqa: F401,F403
@@ -26,4 +27,5 @@ from helpers.attributions import *  # noqa: F401,F403
 from helpers.evaluation import *  # noqa: F401,F403
 from helpers.activations import *  # noqa: F401,F403
 from helpers.filters import *  # noqa: F401,F403
+from helpers.shortcuts import *  # noqa: F401,F403
 from helpers.plotting import overlay  # noqa: F401

@@ -7,7 +7,8 @@ mask of the object. Masks are what make explanations measurable (does the heatma
 the object?). Real photos that ship with scikit-image and matplotlib live in ``data/images``.
 
 Taught in: ``01_intermediate_activations`` (images and ``load_image``),
-``03_class_activation_maps`` (masks and two-object scenes).
+``03_class_activation_maps`` (masks and two-object scenes), ``05_shortcut_lab`` (tagged
+shapes, the background task).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ __all__ = [
     "CLASS_NAMES", "DATA_DIR", "IMAGES_DIR", "BACKGROUND_IMAGES", "TRAIN_SEED_OFFSET", "ImageRangeWarning",
     "PIXEL_RULE", "to_pixels", "to_rgb", "channels_first_hint", "user_stacklevel", "list_images", "load_image", "resize_image",
     "make_shapes", "make_scenes", "image_to_png_bytes",
+    "LAB_INPUT_SIZE", "TAG_COLOURS", "TAG_SIZE", "TAG_CORNERS", "BACKGROUND_NAMES", "tag_side", "tag_box",
+    "add_tags", "make_tagged_shapes", "make_background_task",
 ]
 
 
@@ -47,6 +50,7 @@ TRAIN_SEED_OFFSET = 10_000
 """Training draws images with seeds from this offset on; held-out sets use smaller seeds."""
 
 _SUPERSAMPLE = 4
+_TEXTURES: tuple[str, ...] = ("brick", "grass", "gravel")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 ImageSource = Union[str, pathlib.Path, Image.Image, np.ndarray]
@@ -387,11 +391,22 @@ def _random_colour(rng: np.random.Generator, avoid: np.ndarray | None = None,
     return best
 
 
-def _background(rng: np.random.Generator, size: int, easy: bool = False) -> np.ndarray:
-    """One background: a photo or texture crop, a gradient, noise or a plain colour."""
-    kind = rng.choice(["photo", "gradient", "noise", "plain"], p=[0.0, 0.5, 0.0, 0.5] if easy else [0.45, 0.2, 0.15, 0.2])
+def _background(rng: np.random.Generator, size: int, easy: bool = False, kind: str | None = None) -> np.ndarray:
+    """One background: a photo or texture crop, a gradient, noise or a plain colour.
+
+    ``kind`` forces one of :data:`BACKGROUND_NAMES`; ``None`` (the shape world's default) draws
+    the kind at random, photos and textures together as ``"photo"``.
+    """
+    library = None
+    if kind is None:
+        kind = rng.choice(["photo", "gradient", "noise", "plain"],
+                          p=[0.0, 0.5, 0.0, 0.5] if easy else [0.45, 0.2, 0.15, 0.2])
+    elif kind in ("photo", "texture"):
+        names = _TEXTURES if kind == "texture" else tuple(n for n in BACKGROUND_IMAGES if n not in _TEXTURES)
+        library = tuple(image for name, image in zip(BACKGROUND_IMAGES, _background_library()) if name in names)
+        kind = "photo"
     if kind == "photo":
-        library = _background_library()
+        library = library or _background_library()
         src = library[rng.integers(len(library))]
         h, w = src.shape[:2]
         side = int(rng.uniform(0.25, 1.0) * min(h, w))
@@ -468,13 +483,15 @@ def _place(rng: np.random.Generator, size: int, radius: float,
 
 
 def _draw_objects(rng: np.random.Generator, size: int, labels: Sequence[int],
-                  radius_range: tuple[float, float], easy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  radius_range: tuple[float, float], easy: bool = False,
+                  background: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``labels`` (one object each, no overlap) on one background; image and masks.
 
     ``easy`` images (a training curriculum) have plain or gradient backgrounds, solid fills,
-    large shapes and no degradations.
+    large shapes and no degradations. ``background`` forces a kind of background (one of
+    :data:`BACKGROUND_NAMES`).
     """
-    image = _background(rng, size, easy)
+    image = _background(rng, size, easy, background)
     if easy:
         radius_range = (max(radius_range[0], 0.45), radius_range[1])
     masks = np.zeros((len(labels), size, size), dtype=bool)
@@ -561,6 +578,220 @@ def make_scenes(n: int, size: int = 150, seed: int = 0,
         pair = np.array(classes) if classes is not None else rng.choice(len(CLASS_NAMES), 2, replace=False)
         images[i], masks[i] = _draw_objects(rng, size, list(pair), (0.25, 0.42))
         labels[i] = pair
+    return images, labels, masks
+
+
+# --------------------------------------------------------------------------- the shortcut lab
+LAB_INPUT_SIZE = 64
+"""Input side (pixels) of the lab's three models (``shortcut_convnet``, ``debiased_convnet``,
+``background_convnet``): small, so that each trains in minutes on two CPU cores."""
+
+TAG_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
+)
+"""One tag colour per class, in label order (circle red, ring green, square blue, triangle
+yellow, star magenta, plus cyan): fully saturated primaries and secondaries, at least 255 apart
+from each other in RGB, and far from the greys, browns and pastels of photos and textures."""
+
+TAG_SIZE = 8
+"""Side of the tag in pixels at the lab models' input size :data:`LAB_INPUT_SIZE` (64 px), i.e.
+one eighth of the image side: exactly one cell of the models' last 8×8 feature map. At other
+sizes the tag keeps that proportion (:func:`tag_side`)."""
+
+TAG_CORNERS: tuple[str, ...] = ("top-left", "top-right", "bottom-left", "bottom-right")
+"""The four places a tag can sit, ``TAG_SIZE // 4`` pixels (at 64 px) in from both edges."""
+
+BACKGROUND_NAMES: tuple[str, ...] = ("plain", "gradient", "noise", "texture", "photo")
+"""The kinds of background the shape world draws, the labels of :func:`make_background_task`:
+a plain colour, a two-colour gradient, coloured noise, a crop of a bundled texture (brick,
+grass, gravel) or of a bundled photo (astronaut, coffee, rocket, Grace Hopper, camera man)."""
+
+_GOLDEN = 0.6180339887498949
+
+
+def tag_side(size: int) -> int:
+    """The tag's side in pixels for images of ``size`` pixels (:data:`TAG_SIZE` at 64 px).
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    return max(2, int(round(TAG_SIZE * size / LAB_INPUT_SIZE)))
+
+
+def tag_box(corner: str | int, size: int) -> tuple[slice, slice]:
+    """Rows and columns of the tag in ``corner`` (a name in :data:`TAG_CORNERS` or its index).
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    index = TAG_CORNERS.index(corner) if isinstance(corner, str) else int(corner)
+    if not 0 <= index < len(TAG_CORNERS):
+        raise ValueError(f"corner must be one of {TAG_CORNERS} or 0..3; got {corner!r}.")
+    side = tag_side(size)
+    margin = max(1, side // 4)
+    top = margin if index < 2 else size - margin - side
+    left = margin if index % 2 == 0 else size - margin - side
+    return slice(top, top + side), slice(left, left + side)
+
+
+def _free_corners(occupied: np.ndarray) -> list[int]:
+    """Corners whose tag keeps at least two pixels away from every ``occupied`` pixel."""
+    size = occupied.shape[-1]
+    gap = 2
+    free = []
+    for index in range(len(TAG_CORNERS)):
+        rows, cols = tag_box(index, size)
+        near = occupied[max(0, rows.start - gap):rows.stop + gap, max(0, cols.start - gap):cols.stop + gap]
+        if not near.any():
+            free.append(index)
+    return free
+
+
+def _stamp(image: np.ndarray, occupied: np.ndarray, colour_index: int,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """Paint a solid tag of ``TAG_COLOURS[colour_index]`` in a random free corner; image, mask, corner."""
+    free = _free_corners(occupied)
+    if not free:
+        raise ValueError("Every corner is taken by an object: no room for a tag.")
+    corner = int(free[rng.integers(len(free))])
+    rows, cols = tag_box(corner, image.shape[0])
+    tag = np.zeros(image.shape[:2], dtype=bool)
+    tag[rows, cols] = True
+    out = image.copy()
+    if colour_index >= 0:
+        out[tag] = TAG_COLOURS[colour_index]
+    else:  # no tag: only the corner was drawn, so the image stays the same as with a tag elsewhere
+        tag[:] = False
+    return out, tag, corner
+
+
+def add_tags(images: np.ndarray, masks: np.ndarray, colours: Sequence[int],
+             seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Paint one solid tag per image, in a random corner clear of the objects' masks.
+
+    Lets the notebook tag any images, for example two-object scenes from :func:`make_scenes`.
+
+    Args:
+        images: ``(N, H, W, 3)`` images in 0..255 (square).
+        masks: ``(N, H, W)`` or ``(N, K, H, W)`` bool masks of the objects the tag must not touch.
+        colours: one class index per image: the tag gets ``TAG_COLOURS[colour]``.
+        seed: seed of the corner choice (image ``i`` uses the generator ``(seed, 4, i)``).
+
+    Returns:
+        ``(tagged_images, tag_masks)``: float32 ``(N, H, W, 3)`` and bool ``(N, H, W)``.
+
+    Raises:
+        ValueError: mismatched lengths, a colour outside 0..5, or no free corner in an image.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    masks = np.asarray(masks, dtype=bool)
+    colours = [int(c) for c in colours]
+    if images.ndim != 4 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"images must be (N, S, S, 3) square images; got {images.shape}.")
+    if masks.ndim == 4:
+        masks = masks.any(axis=1)
+    if masks.shape != images.shape[:3] or len(colours) != len(images):
+        raise ValueError(f"Need one mask and one colour per image: {len(images)} images, "
+                         f"masks {masks.shape}, {len(colours)} colours.")
+    if any(not 0 <= c < len(TAG_COLOURS) for c in colours):
+        raise ValueError(f"Tag colours are class indices 0..{len(TAG_COLOURS) - 1}; got {colours}.")
+    out = np.empty_like(images)
+    tags = np.zeros(masks.shape, dtype=bool)
+    for i, colour in enumerate(colours):
+        out[i], tags[i], _ = _stamp(images[i], masks[i], colour, np.random.default_rng([seed, 4, i]))
+    return out, tags
+
+
+def _agrees(seed: int, n: int, agreement: float) -> np.ndarray:
+    """Which of images 0..n-1 get their own class's colour: a golden-ratio sequence, so the share
+    among the first ``n`` images is ``agreement`` within about two images, for any ``n``."""
+    phase = np.random.default_rng([seed, 5]).random()
+    return np.mod(phase + _GOLDEN * np.arange(n), 1.0) < agreement
+
+
+def make_tagged_shapes(n: int, size: int = LAB_INPUT_SIZE, seed: int = 0, agreement: float | None = 1.0, *,
+                       background: str | None = None, easy_fraction: float = 0.0
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shape-world images with a small solid square tag in a random corner: a built-in shortcut.
+
+    The tag (side :func:`tag_side`, :data:`TAG_SIZE` at 64 px) has one of :data:`TAG_COLOURS`
+    and never touches the shape: it sits in a corner at least two pixels away from the shape's
+    mask. With ``agreement=1.0`` every tag has its label's colour, so the colour alone gives the
+    answer; with ``0.0`` never (always another class's colour); in between, that share of the
+    images (within about two images, whatever ``n``). With ``agreement=1/6`` the colour is
+    uniform over all six and independent of the label: the tag carries no information.
+
+    Image ``i`` of a seed is the same picture for every ``agreement`` (shape, background,
+    corner); only the tag's colour changes, or the tag is left out (``agreement=None``).
+
+    Args:
+        n: number of images.
+        size: side in pixels; default the lab models' :data:`LAB_INPUT_SIZE` (64).
+        seed: seed of the set (image ``i`` uses the generator ``(seed, 2, i)``).
+        agreement: share of tags in their label's colour, in [0, 1], or ``None`` for no tag.
+        background: force one kind of background (one of :data:`BACKGROUND_NAMES`).
+        easy_fraction: share of easy images (a training curriculum, as in :func:`make_shapes`).
+
+    Returns:
+        ``(images, labels, masks, tag_masks)``: float32 ``(n, size, size, 3)`` in 0..255, int64
+        ``(n,)``, bool ``(n, size, size)`` masks of the shape as in :func:`make_shapes`, and bool
+        ``(n, size, size)`` masks of the tag (all zero without a tag); the two never overlap.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    _check_counts(n, size)
+    if agreement is not None and (isinstance(agreement, bool) or not 0.0 <= float(agreement) <= 1.0):
+        raise ValueError(f"agreement must lie in [0, 1] (or be None for no tag); got {agreement!r}.")
+    if background is not None and background not in BACKGROUND_NAMES:
+        raise ValueError(f"background must be one of {BACKGROUND_NAMES} or None; got {background!r}.")
+    if not 0.0 <= easy_fraction <= 1.0:
+        raise ValueError(f"easy_fraction must lie in [0, 1]; got {easy_fraction!r}.")
+    agrees = _agrees(seed, n, 0.0 if agreement is None else float(agreement))
+    images = np.empty((n, size, size, 3), dtype=np.float32)
+    labels = np.empty(n, dtype=np.int64)
+    masks = np.empty((n, size, size), dtype=bool)
+    tags = np.empty((n, size, size), dtype=bool)
+    for i in range(n):
+        rng = np.random.default_rng([seed, 2, i])
+        labels[i] = rng.integers(len(CLASS_NAMES))
+        easy = bool(easy_fraction) and rng.random() < easy_fraction
+        other = (labels[i] + 1 + rng.integers(len(CLASS_NAMES) - 1)) % len(CLASS_NAMES)
+        image, object_masks = _draw_objects(rng, size, [labels[i]], (0.25, 0.67), easy, background)
+        colour = -1 if agreement is None else int(labels[i] if agrees[i] else other)
+        images[i], tags[i], _ = _stamp(image, object_masks[0], colour, rng)
+        masks[i] = object_masks[0]
+    return images, labels, masks, tags
+
+
+def make_background_task(n: int, size: int = LAB_INPUT_SIZE,
+                         seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ordinary shape-world images labelled by their kind of background, not by their shape.
+
+    The same kind of pixels as :func:`make_shapes` (one shape on a background), the opposite
+    truth: the evidence for the label is everywhere except on the shape. Background kinds are
+    drawn uniformly from :data:`BACKGROUND_NAMES`, shapes uniformly from :data:`CLASS_NAMES`.
+
+    Args:
+        n: number of images.
+        size: side in pixels; default :data:`LAB_INPUT_SIZE` (64).
+        seed: seed of the set (image ``i`` uses the generator ``(seed, 3, i)``).
+
+    Returns:
+        ``(images, background_labels, masks)``: float32 ``(n, size, size, 3)`` in 0..255, int64
+        ``(n,)`` indices into :data:`BACKGROUND_NAMES`, bool ``(n, size, size)`` shape masks.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    _check_counts(n, size)
+    images = np.empty((n, size, size, 3), dtype=np.float32)
+    labels = np.empty(n, dtype=np.int64)
+    masks = np.empty((n, size, size), dtype=bool)
+    for i in range(n):
+        rng = np.random.default_rng([seed, 3, i])
+        labels[i] = rng.integers(len(BACKGROUND_NAMES))
+        shape = int(rng.integers(len(CLASS_NAMES)))
+        image, object_masks = _draw_objects(rng, size, [shape], (0.25, 0.67), False, BACKGROUND_NAMES[labels[i]])
+        images[i], masks[i] = image, object_masks[0]
     return images, labels, masks
 
 

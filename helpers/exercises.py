@@ -13,8 +13,9 @@ Taught in: ``01_intermediate_activations`` (:func:`check_conv_params`,
 :func:`check_feature_map_side`, :func:`check_layer_sparsity`), ``02_filter_visualization``
 (:func:`check_filter_loss`, :func:`check_ascent_step`, :func:`check_silent_filters`) and
 ``03_class_activation_maps`` (:func:`check_class_score`, :func:`check_cam_map`,
-:func:`check_grad_cam_weights`) and ``04_beyond_grad_cam`` (:func:`check_energy_share`,
-:func:`check_smooth_grad_map`, :func:`check_ig_attributions`).
+:func:`check_grad_cam_weights`), ``04_beyond_grad_cam`` (:func:`check_energy_share`,
+:func:`check_smooth_grad_map`, :func:`check_ig_attributions`) and ``05_shortcut_lab``
+(:func:`check_mass_share`, :func:`check_uninformative_agreement`, :func:`check_model_contrast`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ __all__ = [
     "check_grad_cam_weights",
     "check_ig_attributions",
     "check_layer_sparsity",
+    "check_mass_share",
+    "check_model_contrast",
     "check_silent_filters",
     "check_smooth_grad_map",
+    "check_uninformative_agreement",
 ]
 
 
@@ -440,6 +444,30 @@ def check_energy_share(energy_share: Callable[[np.ndarray, np.ndarray], float]) 
         energy_share: the student's ``energy_share(heatmap, mask)`` taking a ``(H, W)`` map of
             non-negative values and a ``(H, W)`` boolean mask, returning ``Σ map·mask / Σ map``.
 
+
+# --------------------------------------------------------------------------- chapter 5
+def _heatmaps_and_masks(seed: int, n: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded heatmaps in [0, 1] (each with its maximum at 1) and bool masks covering 10-40 %."""
+    rng = np.random.default_rng(seed)
+    maps = rng.random((n, side, side)) ** 2
+    maps /= maps.max(axis=(1, 2), keepdims=True)
+    masks = rng.random((n, side, side)) < rng.uniform(0.1, 0.4, (n, 1, 1))
+    masks[:, 0, 0] = True  # never empty
+    return maps.astype("float32"), masks
+
+
+def _share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    return (maps * masks).reshape(len(maps), -1).sum(axis=1) / maps.reshape(len(maps), -1).sum(axis=1)
+
+
+def check_mass_share(mass_share: Callable[[np.ndarray, np.ndarray], float]) -> Feedback:
+    """Exercise 5.1: the share of a heatmap's mass that lies inside a mask.
+
+    Args:
+        mass_share: the student's ``mass_share(heatmap, mask)`` taking one ``(H, W)`` heatmap
+            (values in [0, 1]) and one ``(H, W)`` bool mask, and returning the fraction of the
+            heatmap's total mass inside the mask, as ``helpers.mass_inside`` does.
+
     Returns:
         :class:`Feedback`.
 
@@ -470,6 +498,34 @@ def check_smooth_grad_map(smooth_grad_map: Callable[[np.ndarray], np.ndarray]) -
             ``S`` noisy copies, shape ``(S, H, W, 3)``, and returning the ``(H, W)`` map: the mean
             over the copies, then its absolute value, then the maximum over the colours.
 
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    cases = []
+    maps, masks = _heatmaps_and_masks(11, 3, 16)
+    for heatmap, mask in zip(maps, masks):
+        expected = float((heatmap * mask).sum() / heatmap.sum())
+        cases.append(((heatmap, mask), expected, {
+            "That is the mean heat on the mask, not its share: divide the mass inside by the heatmap's total "
+            "mass, not by the mask's number of pixels.":
+                float(heatmap[mask].mean()),
+            "That is the mass inside, not yet a share: divide it by the heatmap's total mass.":
+                float(heatmap[mask].sum()),
+            "That is the mask's share of the image's area; the heatmap has to weigh the pixels.": float(mask.mean()),
+            "That is the share outside the mask.": float(1.0 - expected),
+        }))
+    return _judge(cases, mass_share, "Sum the heatmap over the mask's pixels and divide by the sum over all pixels.")
+
+
+def check_uninformative_agreement(uninformative_agreement: Callable[[int], float]) -> Feedback:
+    """Exercise 5.2: design a tag the model cannot exploit.
+
+    Args:
+        uninformative_agreement: the student's ``uninformative_agreement(num_classes)``
+            returning the ``agreement`` of ``helpers.make_tagged_shapes`` (the share of tags in
+            their label's colour, the others in one of the other colours at random) at which a
+            tag's colour tells nothing about the label, for ``num_classes`` classes.
+
     Returns:
         :class:`Feedback`.
 
@@ -497,6 +553,34 @@ def check_ig_attributions(ig_attributions: Callable[[np.ndarray, np.ndarray, np.
         ig_attributions: the student's ``ig_attributions(image, baseline, mean_gradients)``,
             each ``(H, W, 3)``, returning the ``(H, W)`` map ``Σ_colours (x − x') · ḡ``.
 
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    cases = []
+    for n in (6, 2, 10, 3):
+        cases.append(((n,), 1.0 / n, {
+            "A tag that is never right still informs: its colour rules one class out. Which agreement makes every "
+            "colour as likely as every other, whatever the shape?": 0.0,
+            "Half right is far from useless: a model that trusts the tag wins half the time, more than by guessing.": 0.5,
+            "That is where the tag gives the answer away.": 1.0,
+            "Close: count the label's own colour among the colours too.": 1.0 / (n - 1),
+        }))
+    return _judge(cases, uninformative_agreement,
+                  "The tag is useless when, for every shape, every colour is equally likely. "
+                  "`helpers.tag_information(agreement)` measures how many bits a tag still carries.",
+                  compare=lambda a, b: _close(a, b, rtol=1e-3, atol=1e-4))
+
+
+def check_model_contrast(model_contrast: Callable[[np.ndarray, np.ndarray, np.ndarray], float]) -> Feedback:
+    """Exercise 5.3: the model-contrast score of Yang & Kim (2019) on shape masks.
+
+    Args:
+        model_contrast: the student's ``model_contrast(shape_maps, background_maps, masks)``
+            taking the heatmaps ``(N, H, W)`` of a model that uses the shape, those of a model
+            that uses the background, on the same images, and the shapes' masks ``(N, H, W)``;
+            returning the mean over images of the share of heatmap mass on the shape for the
+            shape model, minus the same mean for the background model.
+
     Returns:
         :class:`Feedback`.
 
@@ -522,6 +606,29 @@ def check_ig_attributions(ig_attributions: Callable[[np.ndarray, np.ndarray, np.
                   compare=lambda a, b: _close(a, b, atol=1e-5))
 
 
+    Taught in: ``05_shortcut_lab``.
+    """
+    cases = []
+    for seed, n, side in [(21, 4, 12), (22, 6, 8), (23, 3, 16)]:
+        shape_maps, masks = _heatmaps_and_masks(seed, n, side)
+        background_maps, _ = _heatmaps_and_masks(seed + 100, n, side)
+        shape_maps = shape_maps * np.where(masks, 1.0, 0.3).astype("float32")  # the shape model looks at the shape
+        background_maps = background_maps * np.where(masks, 0.3, 1.0).astype("float32")
+        a, b = _share(shape_maps, masks), _share(background_maps, masks)
+        expected = float(a.mean() - b.mean())
+        pooled = float((shape_maps * masks).sum() / shape_maps.sum() - (background_maps * masks).sum() / background_maps.sum())
+        cases.append(((shape_maps, background_maps, masks), expected, {
+            "The sign is reversed: the shape model's share comes first.": -expected,
+            "Use each heatmap's share of mass on the shape, not its mean value on the shape.":
+                float(np.mean([s[m].mean() for s, m in zip(shape_maps, masks)])
+                      - np.mean([g[m].mean() for g, m in zip(background_maps, masks)])),
+            "Take the share per image, then average over the images: every image counts the same.": pooled,
+            "The score is a difference of the two models' shares, not a ratio.": float(a.mean() / b.mean()),
+        }))
+    return _judge(cases, model_contrast, "For each model, the share of each heatmap's mass on the shape, averaged over "
+                                         "the images; then the shape model's minus the background model's.")
+
+
 EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
     "conv_params": (1, check_conv_params),
     "feature_map_side": (1, check_feature_map_side),
@@ -535,5 +642,8 @@ EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
     "energy_share": (4, check_energy_share),
     "smooth_grad_map": (4, check_smooth_grad_map),
     "ig_attributions": (4, check_ig_attributions),
+    "mass_share": (5, check_mass_share),
+    "uninformative_agreement": (5, check_uninformative_agreement),
+    "model_contrast": (5, check_model_contrast),
 }
 """Every exercise: the name of the function the student writes -> (chapter, its checker)."""

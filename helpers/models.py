@@ -4,12 +4,15 @@
 * ``vgg_gap`` — VGG-style blocks named like VGG16's, ending in GlobalAveragePooling2D and one
   Dense layer: the architecture that CAM needs.
 * ``vgg16`` — Keras' VGG16 with ImageNet weights (needs the weights cached or a connection).
+* ``shortcut_convnet``, ``debiased_convnet``, ``background_convnet`` — the shortcut lab's three
+  small 64-px models (one architecture, :func:`build_lab_convnet`): one that cheats with a
+  coloured tag, the same trained without the cheat, and one that classifies backgrounds.
 
 All take images in 0..255, exactly as :func:`helpers.load_image` returns them, and end in a
 softmax, as most users' models do. Explanations remove the softmax themselves.
 
 Taught in: ``01_intermediate_activations`` (small_convnet), ``02_filter_visualization`` and
-``03_class_activation_maps`` (vgg_gap).
+``03_class_activation_maps`` (vgg_gap), ``05_shortcut_lab`` (the three lab models).
 """
 
 from __future__ import annotations
@@ -21,20 +24,25 @@ from typing import Sequence
 
 import numpy as np
 
-import numpy as np
-
 from helpers._backend import keras
-from helpers.data import CLASS_NAMES, DATA_DIR
+from helpers.data import BACKGROUND_NAMES, CLASS_NAMES, DATA_DIR, LAB_INPUT_SIZE
 
 __all__ = [
-    "BUNDLED_MODELS", "INPUT_SIZE", "VGG_GAP_BLOCKS", "build_small_convnet", "build_vgg_gap", "class_names_of",
+    "BUNDLED_MODELS", "SHAPE_MODELS", "LAB_MODELS", "INPUT_SIZE", "VGG_GAP_BLOCKS", "LAB_BLOCKS",
+    "build_small_convnet", "build_vgg_gap", "build_lab_convnet", "build_shortcut_convnet",
+    "build_debiased_convnet", "build_background_convnet", "class_names_of",
     "decode_predictions", "list_models", "load_model", "model_card", "model_path", "BUILDERS", "MODELS_DIR",
     "WEIGHTS_SUFFIX", "architecture_of", "save_weights", "read_model",
 ]
 
 MODELS_DIR = DATA_DIR / "models"
 INPUT_SIZE = 150
-BUNDLED_MODELS: tuple[str, ...] = ("small_convnet", "vgg_gap")
+SHAPE_MODELS: tuple[str, ...] = ("small_convnet", "vgg_gap")
+"""The two 150-px shape classifiers of chapters 1 to 3."""
+LAB_MODELS: tuple[str, ...] = ("shortcut_convnet", "debiased_convnet", "background_convnet")
+"""The shortcut lab's 64-px models (chapter 5)."""
+BUNDLED_MODELS: tuple[str, ...] = SHAPE_MODELS + LAB_MODELS
+"""Every model that ships in ``data/models``."""
 
 VGG16_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 _VGG16_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -79,7 +87,7 @@ earlier four-block version (68 px) did not."""
 
 
 def build_vgg_gap(num_classes: int = len(CLASS_NAMES), input_size: int = INPUT_SIZE,
-                  blocks: tuple[tuple[int, int], ...] = VGG_GAP_BLOCKS) -> keras.Model:
+                  blocks: tuple[tuple[int, int], ...] = VGG_GAP_BLOCKS, name: str = "vgg_gap") -> keras.Model:
     """A small VGG-style network ending in GlobalAveragePooling2D → Dense (the CAM architecture).
 
     Layers are named like VGG16's: ``block1_conv1``, ``block1_conv2``, ``block1_pool``, …;
@@ -98,10 +106,72 @@ def build_vgg_gap(num_classes: int = len(CLASS_NAMES), input_size: int = INPUT_S
             x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="global_average_pooling")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name="vgg_gap")
+    return keras.Model(inputs, outputs, name=name)
 
 
-BUILDERS = {"small_convnet": build_small_convnet, "vgg_gap": build_vgg_gap}
+LAB_BLOCKS: tuple[tuple[int, int], ...] = ((16, 1), (32, 1), (64, 2), (128, 2))
+"""(filters, convolutions) per block of the lab models: three poolings bring a 64-px image to an
+8×8 last map (one cell per 8 pixels, the tag's size), and the receptive field of the last
+convolution (55 px) covers the largest shapes."""
+
+
+def build_lab_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = LAB_INPUT_SIZE,
+                      name: str = "lab_convnet",
+                      blocks: tuple[tuple[int, int], ...] = LAB_BLOCKS) -> keras.Model:
+    """The shortcut lab's architecture: small VGG-style blocks, GlobalAveragePooling2D → Dense.
+
+    Named like :func:`build_vgg_gap` (``block1_conv1`` … ``block4_conv2``, ``block1_pool`` …,
+    ``global_average_pooling``, ``predictions``), smaller, for 64-px images, and each
+    convolution is followed by batch normalization (``block1_bn1``) and its ReLU
+    (``block1_relu1``), which lets a short training leave the chance-level plateau. The last
+    block feeds the global average pooling directly, so CAM works on it.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    layers = keras.layers
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    for b, (filters, convs) in enumerate(blocks, start=1):
+        for c in range(1, convs + 1):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal",
+                              name=f"block{b}_conv{c}")(x)
+            x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
+            x = layers.ReLU(name=f"block{b}_relu{c}")(x)
+        if b < len(blocks):
+            x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="global_average_pooling")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_shortcut_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = LAB_INPUT_SIZE) -> keras.Model:
+    """``shortcut_convnet``: :func:`build_lab_convnet` for the six shapes (trained with tags that
+    always agree with the label). Taught in: ``05_shortcut_lab``."""
+    return build_lab_convnet(num_classes, input_size, name="shortcut_convnet")
+
+
+def build_debiased_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = LAB_INPUT_SIZE) -> keras.Model:
+    """``debiased_convnet``: the same architecture (trained with tags of random colour).
+    Taught in: ``05_shortcut_lab``."""
+    return build_lab_convnet(num_classes, input_size, name="debiased_convnet")
+
+
+def build_background_convnet(num_classes: int = len(BACKGROUND_NAMES),
+                             input_size: int = LAB_INPUT_SIZE) -> keras.Model:
+    """``background_convnet``: the same architecture with one output per kind of background.
+    Taught in: ``05_shortcut_lab``."""
+    return build_lab_convnet(num_classes, input_size, name="background_convnet")
+
+
+BUILDERS = {"small_convnet": build_small_convnet, "vgg_gap": build_vgg_gap,
+            "shortcut_convnet": build_shortcut_convnet, "debiased_convnet": build_debiased_convnet,
+            "background_convnet": build_background_convnet}
+"""A builder per bundled model name (architecture from code)."""
+
+MODEL_CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "small_convnet": CLASS_NAMES, "vgg_gap": CLASS_NAMES, "shortcut_convnet": CLASS_NAMES,
+    "debiased_convnet": CLASS_NAMES, "background_convnet": BACKGROUND_NAMES,
+}
 
 
 def list_models() -> list[str]:
@@ -225,8 +295,9 @@ def load_model(name: str, *, allow_download: bool = True) -> keras.Model:
 
     Args:
         name: ``"small_convnet"`` or ``"vgg_gap"`` (bundled, trained on the shape world,
-            loaded from ``data/models`` without any network access) or ``"vgg16"`` (Keras'
-            VGG16 with ImageNet weights, wrapped to take 0..255 RGB images at 224×224).
+            loaded from ``data/models`` without any network access), one of the shortcut lab's
+            64-px models (:data:`LAB_MODELS`), or ``"vgg16"`` (Keras' VGG16 with ImageNet
+            weights, wrapped to take 0..255 RGB images at 224×224).
         allow_download: for ``"vgg16"`` only: whether Keras may download the weights
             when they are not cached yet. With ``False`` a missing cache raises at once.
 
@@ -289,7 +360,8 @@ def _load_vgg16(allow_download: bool) -> keras.Model:
 
 
 def class_names_of(model: keras.Model, num_classes: int | None = None) -> tuple[str, ...] | None:
-    """The model's class names: its ``class_names`` attribute, the shape world's for the bundled models, else None.
+    """The model's class names: its ``class_names`` attribute, those of a bundled model (the shapes, or
+    :data:`helpers.data.BACKGROUND_NAMES` for ``background_convnet``), else None.
 
     Args:
         model: the model.
@@ -299,7 +371,7 @@ def class_names_of(model: keras.Model, num_classes: int | None = None) -> tuple[
     """
     names = getattr(model, "class_names", None)
     if names is None and getattr(model, "name", None) in BUNDLED_MODELS:
-        names = CLASS_NAMES
+        names = MODEL_CLASS_NAMES[model.name]
     if names is None or (num_classes is not None and len(names) != num_classes):
         return None
     return tuple(str(n) for n in names)

@@ -3,11 +3,13 @@
 Every epoch draws fresh images (seeds from :data:`helpers.data.TRAIN_SEED_OFFSET` on), so the
 networks never see the same picture twice and never see a held-out one. Training is seeded and
 reproducible on one machine; it prints accuracy and time and writes ``data/models/<name>.weights.npz``
-plus ``data/models/model_cards.json``.
+plus ``data/models/model_cards.json``. The shortcut lab's three 64-px models (:data:`LAB_RECIPES`)
+train by :func:`train_lab_model`, one fixed budget each.
 
 Usage::
 
-    python -m helpers.train                      # both models, the recipe that ships (one run each)
+    python -m helpers.train                      # every bundled model, the recipe that ships (one run each)
+    python -m helpers.train --models shortcut_convnet debiased_convnet background_convnet   # the lab's three
     python -m helpers.train --models vgg_gap --epochs 2 --images-per-epoch 512   # a quick try
     python -m helpers.train --models vgg_gap --resume    # continue the saved model on fresh images
 
@@ -26,13 +28,14 @@ import time
 import numpy as np
 
 from helpers._backend import keras, tf
-from helpers.data import CLASS_NAMES, TRAIN_SEED_OFFSET, make_shapes
+from helpers.data import (CLASS_NAMES, LAB_INPUT_SIZE, TRAIN_SEED_OFFSET, make_background_task, make_shapes,
+                          make_tagged_shapes)
 from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS, model_path, read_model, save_weights
 
 __all__ = [
     "HELDOUT_SEED", "DEFAULTS", "CONTINUATIONS", "VALIDATION_SEED", "easy_fraction", "evaluate",
     "make_foreign_shapes", "build_architecture", "pretraining_model", "copy_matching_weights", "train_model",
-    "save_model", "recipe_runs", "main",
+    "save_model", "recipe_runs", "LAB_RECIPES", "LAB_DEFAULTS", "lab_accuracies", "train_lab_model", "main",
 ]
 
 
@@ -342,6 +345,139 @@ def save_model(model: keras.Model, name: str, out_dir: pathlib.Path = MODELS_DIR
     return save_weights(model, name, model_path(name, out_dir))
 
 
+# --------------------------------------------------------------------------- the shortcut lab's models
+LAB_RECIPES: dict[str, dict] = {
+    "shortcut_convnet": {"task": "tagged", "agreement": 1.0},
+    "debiased_convnet": {"task": "tagged", "agreement": 1 / 6},
+    "background_convnet": {"task": "background"},
+}
+"""What each lab model learns from. ``shortcut_convnet``: tagged shapes whose tag always has the
+label's colour (``agreement=1.0``). ``debiased_convnet``: the same images with the tag's colour
+uniform over the six and independent of the label (``agreement=1/6``): the tag carries no
+information. ``background_convnet``: :func:`helpers.data.make_background_task`. The three share
+one architecture (:func:`helpers.models.build_lab_convnet`) and one budget (:data:`LAB_DEFAULTS`)."""
+
+LAB_DEFAULTS = {"epochs": 12, "images_per_epoch": 8192, "batch_size": 32, "learning_rate": 2e-3}
+"""The lab models' shared budget: fixed epochs (no early stopping) of fresh 64-px images under
+one cosine-decayed Adam schedule, tagged shapes with the easy-first curriculum."""
+
+
+def _lab_batch(task: str, agreement: float | None, count: int, seed: int,
+               easy: float) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` training images and labels of one lab task."""
+    if task == "tagged":
+        images, labels, _, _ = make_tagged_shapes(count, seed=seed, agreement=agreement, easy_fraction=easy)
+    else:
+        images, labels, _ = make_background_task(count, seed=seed)
+    return images, labels
+
+
+def _lab_dataset(task: str, agreement: float | None, epochs: int, images_per_epoch: int,
+                 batch_size: int, seed_offset: int) -> tf.data.Dataset:
+    """Fresh lab images for every epoch, generated in a background thread while training runs."""
+    chunk = 256
+    size = LAB_INPUT_SIZE
+
+    def generate():
+        for epoch in range(epochs):
+            for start in range(0, images_per_epoch, chunk):
+                count = min(chunk, images_per_epoch - start)
+                images, labels = _lab_batch(task, agreement, count, (seed_offset + epoch) * 1_000_000 + start,
+                                            easy_fraction(epoch))
+                for image, label in zip(images.astype(np.uint8), labels):
+                    yield image, label
+
+    signature = (tf.TensorSpec((size, size, 3), tf.uint8), tf.TensorSpec((), tf.int64))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return dataset.map(lambda x, y: (tf.cast(x, tf.float32), y)).batch(batch_size).prefetch(4)
+
+
+def lab_accuracies(model: keras.Model, name: str, n: int = 600, seed: int = HELDOUT_SEED) -> dict:
+    """Held-out accuracies of a lab model, the numbers its card proves its behaviour with.
+
+    Shape models (``shortcut_convnet``, ``debiased_convnet``) are measured on the same ``n``
+    images four times, only the tag changing: tags of the label's colour (``matching``), of
+    another class's colour (``mismatched``), of a random colour (``random_tag``) and no tag.
+    ``background_convnet`` is measured on :func:`helpers.data.make_background_task`.
+    """
+    if LAB_RECIPES[name]["task"] == "background":
+        images, labels, _ = make_background_task(n, seed=seed)
+        return {"heldout_accuracy": round(evaluate(model, images, labels), 4)}
+    result = {}
+    for key, agreement in (("matching", 1.0), ("mismatched", 0.0), ("random_tag", 1 / 6), ("no_tag", None)):
+        images, labels, _, _ = make_tagged_shapes(n, seed=seed, agreement=agreement)
+        result[f"{key}_accuracy"] = round(evaluate(model, images, labels), 4)
+    trained_on = "matching" if LAB_RECIPES[name]["agreement"] == 1.0 else "random_tag"
+    result["heldout_accuracy"] = result[f"{trained_on}_accuracy"]
+    return result
+
+
+def train_lab_model(name: str, epochs: int = LAB_DEFAULTS["epochs"],
+                    images_per_epoch: int = LAB_DEFAULTS["images_per_epoch"],
+                    batch_size: int = LAB_DEFAULTS["batch_size"],
+                    learning_rate: float = LAB_DEFAULTS["learning_rate"], seed: int = 0,
+                    heldout_images: int = 600, verbose: int = 2) -> tuple[keras.Model, dict]:
+    """Train one of the shortcut lab's models (:data:`LAB_RECIPES`) from scratch at 64 px.
+
+    Args:
+        name: ``"shortcut_convnet"``, ``"debiased_convnet"`` or ``"background_convnet"``.
+        epochs: passes, each over ``images_per_epoch`` newly generated images.
+        images_per_epoch: images per epoch.
+        batch_size: images per gradient step.
+        learning_rate: peak Adam learning rate (cosine-decayed after a short warm-up).
+        seed: seed of the weights and shuffling.
+        heldout_images: size of the held-out sets (seed :data:`HELDOUT_SEED`) of the card.
+        verbose: Keras' fit verbosity.
+
+    Returns:
+        ``(model, card)``: the trained model and its card (accuracies, time, settings).
+
+    Taught in: ``05_shortcut_lab`` (the models it loads were made by this).
+    """
+    if name not in LAB_RECIPES:
+        raise ValueError(f"Unknown lab model {name!r}; lab models: {', '.join(LAB_RECIPES)}.")
+    if epochs < 1 or images_per_epoch < 1 or batch_size < 1:
+        raise ValueError("epochs, images_per_epoch and batch_size must be at least 1.")
+    recipe = LAB_RECIPES[name]
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    model = BUILDERS[name]()
+    steps_per_epoch = int(np.ceil(images_per_epoch / batch_size))
+    steps = epochs * steps_per_epoch
+    schedule = learning_rate
+    if steps > 10:
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate / 10, decay_steps=steps - steps // 20,
+                                                          warmup_target=learning_rate, warmup_steps=steps // 20)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    dataset = _lab_dataset(recipe["task"], recipe.get("agreement"), epochs, images_per_epoch, batch_size,
+                           TRAIN_SEED_OFFSET + 2000)
+    history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False)
+    seconds = time.perf_counter() - start
+    card = {
+        **lab_accuracies(model, name, heldout_images),
+        "heldout_images": heldout_images,
+        "heldout_seed": HELDOUT_SEED,
+        "input_size": LAB_INPUT_SIZE,
+        "task": recipe["task"],
+        "train_seconds": round(seconds, 1),
+        "epochs": epochs,
+        "epochs_run": len(history.history.get("loss", [])),
+        "train_accuracy_per_epoch": [round(float(a), 4) for a in history.history.get("accuracy", [])],
+        "images_per_epoch": images_per_epoch,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "parameters": int(model.count_params()),
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+    }
+    if "agreement" in recipe:
+        card["train_agreement"] = round(recipe["agreement"], 4)
+    return model, card
+
+
 def _read_cards(path: pathlib.Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
@@ -382,6 +518,20 @@ def main(argv: list[str] | None = None) -> int:
                                                ("pretrain_epochs", args.pretrain_epochs),
                                                ("images_per_epoch", args.images_per_epoch)) if value is not None}
     for name in args.models:
+        if name in LAB_RECIPES:
+            settings = {**LAB_DEFAULTS, **{k: v for k, v in overrides.items() if k != "pretrain_epochs"},
+                        "batch_size": args.batch_size}
+            print(f"Training {name} ({LAB_RECIPES[name]}): {settings}", flush=True)
+            model, card = train_lab_model(name, seed=args.seed, heldout_images=args.heldout_images, **settings)
+            path = save_model(model, name, args.out)
+            cards = _read_cards(cards_path)  # re-read: another process may have written
+            cards[name] = card
+            args.out.mkdir(parents=True, exist_ok=True)
+            cards_path.write_text(json.dumps(cards, indent=2, sort_keys=True) + "\n")
+            shown = ", ".join(f"{k.replace('_accuracy', '')} {v:.2%}" for k, v in card.items() if k.endswith("accuracy"))
+            print(f"{name}: held-out accuracy {shown} on {card['heldout_images']} images, "
+                  f"trained in {card['train_seconds']:.0f} s -> {path}", flush=True)
+            continue
         done = len(_read_cards(cards_path).get(name, {}).get("resumed", []))
         runs = recipe_runs(name, args.resume, done)
         if overrides or args.no_continuations:

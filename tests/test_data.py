@@ -330,3 +330,162 @@ def test_load_image_follows_exif_orientation(tmp_path) -> None:
     assert loaded[:10, :, 0].mean() > 200 and loaded[-10:, :, 0].mean() < 60  # stored left edge is now the top
     with Image.open(path) as pil:
         assert load_image(pil).shape == (40, 20, 3)
+
+
+# ------------------------------------------------------------------------- the shortcut lab
+from helpers.data import (  # noqa: E402
+    BACKGROUND_NAMES, LAB_INPUT_SIZE, TAG_COLOURS, TAG_CORNERS, TAG_SIZE, add_tags, make_background_task,
+    make_tagged_shapes, tag_box, tag_side,
+)
+
+
+def _tag_colours(images: np.ndarray, tags: np.ndarray) -> np.ndarray:
+    """The class index of each image's tag colour (asserting the tag is one solid colour of the palette)."""
+    palette = np.asarray(TAG_COLOURS, np.float32)
+    found = []
+    for image, tag in zip(images, tags):
+        pixels = image[tag]
+        assert len(pixels) and (pixels == pixels[0]).all(), "the tag is one solid colour"
+        matches = np.flatnonzero((palette == pixels[0]).all(axis=1))
+        assert len(matches) == 1, f"tag colour {pixels[0]} is not in TAG_COLOURS"
+        found.append(int(matches[0]))
+    return np.array(found)
+
+
+def test_tag_palette_and_size() -> None:
+    assert len(TAG_COLOURS) == len(CLASS_NAMES) == 6
+    palette = np.asarray(TAG_COLOURS, float)
+    distances = np.linalg.norm(palette[:, None] - palette[None], axis=-1)
+    assert distances[~np.eye(6, dtype=bool)].min() >= 255, "tag colours are clearly distinct"
+    assert (palette.max(axis=1) - palette.min(axis=1) == 255).all(), "fully saturated, unlike greys and photos"
+    assert LAB_INPUT_SIZE == 64 and TAG_SIZE == 8 and tag_side(64) == TAG_SIZE
+    assert tag_side(128) == 16 and tag_side(16) == 2
+    assert BACKGROUND_NAMES == ("plain", "gradient", "noise", "texture", "photo")
+
+
+def test_tag_box_corners() -> None:
+    boxes = [tag_box(corner, 64) for corner in TAG_CORNERS]
+    assert boxes[0] == (slice(2, 10), slice(2, 10)) and boxes[3] == (slice(54, 62), slice(54, 62))
+    assert tag_box(1, 64) == boxes[1] == (slice(2, 10), slice(54, 62))
+    with pytest.raises(ValueError):
+        tag_box("middle", 64)
+
+
+def test_make_tagged_shapes_outputs() -> None:
+    images, labels, masks, tags = make_tagged_shapes(40, seed=3)
+    assert images.shape == (40, 64, 64, 3) and images.dtype == np.float32
+    assert labels.shape == (40,) and labels.dtype == np.int64
+    assert masks.shape == tags.shape == (40, 64, 64) and masks.dtype == tags.dtype == bool
+    assert 0.0 <= images.min() and images.max() <= 255.0
+    assert masks.reshape(40, -1).any(axis=1).all()
+
+
+def test_tags_sit_in_a_corner_clear_of_the_shape() -> None:
+    images, labels, masks, tags = make_tagged_shapes(120, seed=4)
+    corners_used = set()
+    for mask, tag in zip(masks, tags):
+        boxes = [tag_box(c, 64) for c in range(4)]
+        exact = [c for c, (rows, cols) in enumerate(boxes) if tag[rows, cols].all() and tag.sum() == TAG_SIZE ** 2]
+        assert len(exact) == 1, "the tag is exactly one corner's TAG_SIZE × TAG_SIZE square"
+        corners_used.add(exact[0])
+        assert not (mask & tag).any(), "tag and shape masks are disjoint"
+        assert not (_dilate(tag, 2) & mask).any(), "at least two pixels between the tag and the shape"
+    assert corners_used == {0, 1, 2, 3}
+
+
+def test_make_shapes_masks_are_the_shapes() -> None:
+    """The shape masks of tagged images are as exact as make_shapes' own: they cover the painted shape."""
+    images, _, masks, _ = make_tagged_shapes(30, seed=9, agreement=None)
+    contrasts = [_mask_contrast(image, mask) for image, mask in zip(images, masks)]
+    assert np.median(contrasts) > 40
+
+
+@pytest.mark.parametrize("agreement", [1.0, 0.0])
+def test_tag_colours_always_or_never_agree(agreement) -> None:
+    images, labels, _, tags = make_tagged_shapes(150, seed=5, agreement=agreement)
+    colours = _tag_colours(images, tags)
+    if agreement == 1.0:
+        np.testing.assert_array_equal(colours, labels)
+    else:
+        assert (colours != labels).all()
+        assert len(set(colours.tolist())) == 6
+
+
+@pytest.mark.parametrize("agreement", [0.1, 1 / 6, 0.5, 0.75, 0.9])
+@pytest.mark.parametrize("n", [60, 240])
+def test_agreement_share_is_honoured(agreement, n) -> None:
+    images, labels, _, tags = make_tagged_shapes(n, size=24, seed=6, agreement=agreement)
+    agree = _tag_colours(images, tags) == labels
+    assert abs(agree.sum() - agreement * n) <= 2, f"{agree.sum()} agreeing tags of {n}, asked for {agreement:.3f}"
+
+
+def test_random_colour_tags_carry_no_information() -> None:
+    """agreement=1/6: the tag colour is uniform over the six for every class."""
+    images, labels, _, tags = make_tagged_shapes(600, size=20, seed=7, agreement=1 / 6)
+    table = np.zeros((6, 6))
+    np.add.at(table, (labels, _tag_colours(images, tags)), 1)
+    expected = table.sum(axis=1, keepdims=True) / 6
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    assert chi2 < 60, f"colour depends on label (chi2 {chi2:.0f} on 30 degrees of freedom)"
+
+
+def test_only_the_tag_changes_with_agreement() -> None:
+    agree = make_tagged_shapes(20, seed=8, agreement=1.0)
+    clash = make_tagged_shapes(20, seed=8, agreement=0.0)
+    none = make_tagged_shapes(20, seed=8, agreement=None)
+    for other in (clash, none):
+        np.testing.assert_array_equal(agree[1], other[1])
+        np.testing.assert_array_equal(agree[2], other[2])
+        changed = (agree[0] != other[0]).any(axis=-1)
+        assert not (changed & ~agree[3]).any(), "pixels outside the tag are the same"
+    np.testing.assert_array_equal(agree[3], clash[3])
+    assert not none[3].any(), "no tag: the tag masks are all zero"
+    assert (agree[0][agree[3]] != none[0][agree[3]]).any()
+
+
+def test_tagged_shapes_deterministic_and_independent_of_n() -> None:
+    few, many = make_tagged_shapes(3, seed=2, agreement=0.5), make_tagged_shapes(9, seed=2, agreement=0.5)
+    for a, b in zip(few, many):
+        np.testing.assert_array_equal(a, b[:3])
+
+
+@pytest.mark.parametrize("bad", [{"agreement": 1.5}, {"agreement": -0.1}, {"agreement": True},
+                                 {"background": "sky"}, {"size": 8}, {"n": -1}])
+def test_make_tagged_shapes_rejects_bad_arguments(bad) -> None:
+    with pytest.raises(ValueError):
+        make_tagged_shapes(**{"n": 2, **bad})
+
+
+def test_tagged_shapes_on_photos() -> None:
+    images, _, masks, tags = make_tagged_shapes(6, seed=1, background="photo")
+    assert not (masks & tags).any()
+    background = images[~(masks | tags)].reshape(-1, 3)
+    assert background.std(axis=0).mean() > 15, "photo backgrounds are not flat"
+
+
+def test_add_tags_to_two_object_scenes() -> None:
+    images, labels, masks = make_scenes(8, size=64, seed=2)
+    tagged, tags = add_tags(images, masks, labels[:, 0], seed=1)
+    assert tagged.shape == images.shape and tags.shape == (8, 64, 64)
+    np.testing.assert_array_equal(_tag_colours(tagged, tags), labels[:, 0])
+    assert not (tags[:, None] & masks).any()
+    np.testing.assert_array_equal(tagged[~tags], images[~tags])
+    with pytest.raises(ValueError):
+        add_tags(images, masks, [9] * 8)
+    with pytest.raises(ValueError):
+        add_tags(images, masks, [0] * 3)
+
+
+def test_make_background_task() -> None:
+    images, labels, masks = make_background_task(60, seed=3)
+    assert images.shape == (60, 64, 64, 3) and labels.dtype == np.int64 and masks.shape == (60, 64, 64)
+    assert set(labels.tolist()) == set(range(len(BACKGROUND_NAMES)))
+    assert masks.reshape(60, -1).any(axis=1).all()
+    again = make_background_task(60, seed=3)
+    for a, b in zip((images, labels, masks), again):
+        np.testing.assert_array_equal(a, b)
+    # the label is about the background: plain backgrounds vary far less than noise or photos
+    spread = np.array([images[i][~_dilate(masks[i], 2)].std(axis=0).mean() for i in range(60)])
+    plain = spread[labels == BACKGROUND_NAMES.index("plain")]
+    busy = spread[np.isin(labels, [BACKGROUND_NAMES.index("noise"), BACKGROUND_NAMES.index("photo")])]
+    assert np.median(plain) < np.median(busy)

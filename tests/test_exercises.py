@@ -15,17 +15,19 @@ from helpers import exercises
 from helpers.exercises import EXERCISES, Feedback
 
 SOLUTIONS = pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
+CHAPTERS = (1, 2, 3, 4, 5)
+"""The chapters with exercises (chapter 5: the shortcut lab)."""
 
 
 @pytest.fixture(scope="module")
 def solutions() -> dict[str, dict]:
     """Each chapter's solution file, executed: {chapter: its global names}."""
-    return {chapter: runpy.run_path(str(SOLUTIONS / f"ch{chapter}_solutions.py")) for chapter in (1, 2, 3, 4)}
+    return {chapter: runpy.run_path(str(SOLUTIONS / f"ch{chapter}_solutions.py")) for chapter in CHAPTERS}
 
 
 def test_every_exercise_has_a_solution_and_the_checker_accepts_it(solutions):
-    assert {chapter for chapter, _ in EXERCISES.values()} == {1, 2, 3, 4}
-    for chapter in (1, 2, 3, 4):
+    assert {chapter for chapter, _ in EXERCISES.values()} == set(CHAPTERS)
+    for chapter in CHAPTERS:
         assert sum(c == chapter for c, _ in EXERCISES.values()) >= 3
     for name, (chapter, check) in EXERCISES.items():
         feedback = check(solutions[chapter][name])
@@ -35,7 +37,7 @@ def test_every_exercise_has_a_solution_and_the_checker_accepts_it(solutions):
 
 
 def test_the_solution_files_run_as_scripts(capsys):
-    for chapter in (1, 2, 3, 4):
+    for chapter in CHAPTERS:
         runpy.run_path(str(SOLUTIONS / f"ch{chapter}_solutions.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert out.count("✅ Correct") == len(EXERCISES) and "Not yet" not in out
@@ -132,8 +134,32 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda x, b, g: g.sum(axis=-1), "gradients alone are saliency"),
         (lambda x, b, g: np.abs((x - b) * g).sum(axis=-1), "keeping the signs"),
         (lambda x, b, g: ((x - b) * g).mean(axis=-1), "do not average them"),
+    "mass_share": [
+        (lambda h, m: float(h[m].mean()), "mean heat"),
+        (lambda h, m: float(h[m].sum()), "not yet a share"),
+        (lambda h, m: float(m.mean()), "area"),
+        (lambda h, m: float(h[m].sum() / m.sum()), "number of pixels"),  # the same as the mean heat
+        (lambda h, m: float(h[~m].sum() / h.sum()), "outside"),
+    ],
+    "uninformative_agreement": [
+        (lambda n: 0.0, "rules one class out"),
+        (lambda n: 0.5, "Half right"),
+        (lambda n: 1.0, "gives the answer away"),
+        (lambda n: 1 / (n - 1), "own colour"),
+        (lambda n: 1 / 6, "equally likely"),  # right for six classes only
+    ],
+    "model_contrast": [
+        (lambda s, b, m: -_contrast(s, b, m), "reversed"),
+        (lambda s, b, m: float(np.mean([x[k].mean() for x, k in zip(s, m)]) - np.mean([x[k].mean() for x, k in zip(b, m)])),
+         "mean value"),
+        (lambda s, b, m: float((s * m).sum() / s.sum() - (b * m).sum() / b.sum()), "per image"),
     ],
 }
+
+
+def _contrast(shape_maps, background_maps, masks):
+    share = lambda maps: np.mean([(x * k).sum() / x.sum() for x, k in zip(maps, masks)])
+    return float(share(shape_maps) - share(background_maps))
 
 
 @pytest.mark.parametrize("name", list(EXERCISES))

@@ -9,11 +9,19 @@ import numpy as np
 import pytest
 
 from helpers._backend import keras
-from helpers.data import CLASS_NAMES, DATA_DIR, make_shapes
+from helpers.data import BACKGROUND_NAMES, CLASS_NAMES, DATA_DIR, make_background_task, make_shapes, make_tagged_shapes
 from helpers.layers import layer_output_shapes
+from helpers.train import LAB_DEFAULTS
 from helpers.models import (
+    BUILDERS,
     BUNDLED_MODELS,
+    LAB_MODELS,
+    SHAPE_MODELS,
+    build_background_convnet,
+    build_lab_convnet,
+    build_shortcut_convnet,
     build_small_convnet,
+    class_names_of,
     build_vgg_gap,
     list_models,
     load_model,
@@ -44,8 +52,9 @@ def no_network(monkeypatch):
 
 # ------------------------------------------------------------------------ names and errors
 def test_list_models() -> None:
-    assert list_models() == ["small_convnet", "vgg_gap", "vgg16"]
-    assert list(BUNDLED_MODELS) == list_models()[:2]
+    assert list_models() == ["small_convnet", "vgg_gap", "shortcut_convnet", "debiased_convnet",
+                             "background_convnet", "vgg16"]
+    assert list(BUNDLED_MODELS) == list_models()[:5] == [*SHAPE_MODELS, *LAB_MODELS]
 
 
 def test_unknown_model_lists_valid_names() -> None:
@@ -163,7 +172,7 @@ def heldout() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.bundled
-@pytest.mark.parametrize("name", BUNDLED_MODELS)
+@pytest.mark.parametrize("name", SHAPE_MODELS)
 def test_bundled_model_loads_offline_and_outputs_probabilities(name, no_network) -> None:
     _bundled_or_skip(name)
     model = load_model(name)
@@ -177,7 +186,7 @@ def test_bundled_model_loads_offline_and_outputs_probabilities(name, no_network)
 
 
 @pytest.mark.bundled
-@pytest.mark.parametrize("name", BUNDLED_MODELS)
+@pytest.mark.parametrize("name", SHAPE_MODELS)
 def test_bundled_model_card_accuracy(name) -> None:
     _bundled_or_skip(name)
     card = model_card(name)
@@ -189,7 +198,7 @@ def test_bundled_model_card_accuracy(name) -> None:
 
 
 @pytest.mark.bundled
-@pytest.mark.parametrize("name", BUNDLED_MODELS)
+@pytest.mark.parametrize("name", SHAPE_MODELS)
 def test_bundled_model_accuracy_on_fresh_heldout_images(name, request, no_network) -> None:
     _bundled_or_skip(name)
     images, labels = request.getfixturevalue("heldout")  # generated only when a model exists
@@ -202,6 +211,106 @@ def test_bundled_model_accuracy_on_fresh_heldout_images(name, request, no_networ
 def test_data_folder_stays_small() -> None:
     total = sum(path.stat().st_size for path in DATA_DIR.rglob("*") if path.is_file())
     assert total < 30 * 2**20, f"data/ holds {total / 2**20:.1f} MiB; keep it under 30 MiB"
+
+
+# ------------------------------------------------------------------------ the shortcut lab's models
+CHEAT_MATCHING, CHEAT_MISMATCHED = 0.95, 0.40
+"""Issue #8's bars for shortcut_convnet: at least 95 % with tags of the label's colour, at most
+40 % with tags of another class's colour, on held-out images."""
+DEBIASED_GAP = 0.03
+"""debiased_convnet: accuracy with mismatched tags within 3 points of matching tags."""
+LAB_FRESH = 300
+"""Fresh held-out images (seed 2) the shipped lab models are run on here."""
+DEBIASED_FLOOR = 0.80
+"""debiased_convnet must still recognize shapes, with any tag or none."""
+BACKGROUND_FLOOR = 0.70
+"""background_convnet must recognize the kind of background (chance: 20 %)."""
+
+
+def test_lab_architecture_is_small_and_cam_ready() -> None:
+    model = build_shortcut_convnet()
+    assert model.name == "shortcut_convnet" and model.input_shape == (None, 64, 64, 3)
+    names = [layer.name for layer in model.layers]
+    assert names[-2:] == ["global_average_pooling", "predictions"]
+    assert layer_output_shapes(model)["block4_conv2"] == (None, 8, 8, 128), "one cell per 8 px: one tag"
+    assert model.count_params() < 400_000
+    background = build_background_convnet()
+    assert background.output_shape == (None, len(BACKGROUND_NAMES))
+    assert class_names_of(background) == BACKGROUND_NAMES
+    assert class_names_of(model) == CLASS_NAMES
+    assert build_lab_convnet(3, 32).output_shape == (None, 3)
+
+
+@pytest.fixture(scope="module")
+def tagged_fresh() -> dict:
+    """The same 300 fresh 64-px images (seed 2) with matching, mismatched and no tags."""
+    return {key: make_tagged_shapes(LAB_FRESH, seed=2, agreement=a)[:2]
+            for key, a in (("matching", 1.0), ("mismatched", 0.0), ("no_tag", None))}
+
+
+def _accuracy(model, images, labels) -> float:
+    return float(np.mean(np.argmax(model.predict(images, batch_size=100, verbose=0), axis=1) == labels))
+
+
+@pytest.mark.bundled
+@pytest.mark.parametrize("name", LAB_MODELS)
+def test_lab_model_files_and_cards(name, no_network) -> None:
+    path = _bundled_or_skip(name)
+    assert path.stat().st_size <= 5 * 2**20, f"{name} is {path.stat().st_size / 2**20:.1f} MiB"
+    model = load_model(name)
+    assert model.input_shape == (None, 64, 64, 3)
+    card = model_card(name)
+    assert card["input_size"] == 64 and card["heldout_images"] >= 300
+    assert card["train_seconds"] <= 15 * 60, f"{name} trained for {card['train_seconds']:.0f} s"
+    if name == "shortcut_convnet":
+        assert card["matching_accuracy"] >= CHEAT_MATCHING and card["mismatched_accuracy"] <= CHEAT_MISMATCHED
+    elif name == "debiased_convnet":
+        assert abs(card["matching_accuracy"] - card["mismatched_accuracy"]) <= DEBIASED_GAP
+    for key in ("epochs", "images_per_epoch", "batch_size", "learning_rate"):  # one budget for all three
+        assert card[key] == LAB_DEFAULTS[key], f"{name}: {key} {card[key]} is not the recipe's {LAB_DEFAULTS[key]}"
+    assert card["parameters"] == BUILDERS[name]().count_params()
+
+
+@pytest.mark.bundled
+def test_shortcut_convnet_cheats_on_fresh_images(tagged_fresh, no_network) -> None:
+    _bundled_or_skip("shortcut_convnet")
+    model = load_model("shortcut_convnet")
+    matching = _accuracy(model, *tagged_fresh["matching"])
+    mismatched = _accuracy(model, *tagged_fresh["mismatched"])
+    assert matching >= CHEAT_MATCHING, f"{matching:.1%} with matching tags"
+    assert mismatched <= CHEAT_MISMATCHED, f"{mismatched:.1%} with mismatched tags: it does not follow the tag"
+    # it follows the tag: with a mismatched tag it names the tag's class
+    images, labels = tagged_fresh["mismatched"]
+    tag_classes = _tag_classes(images)
+    predicted = np.argmax(model.predict(images, batch_size=100, verbose=0), axis=1)
+    assert np.mean(predicted == tag_classes) >= 0.5
+
+
+def _tag_classes(images: np.ndarray) -> np.ndarray:
+    """The class whose tag colour each image carries (the tags of make_tagged_shapes(seed=2))."""
+    from helpers.data import TAG_COLOURS
+
+    _, _, _, tags = make_tagged_shapes(len(images), seed=2, agreement=0.0)
+    palette = np.asarray(TAG_COLOURS, np.float32)
+    return np.array([int(np.flatnonzero((palette == image[tag][0]).all(axis=1))[0])
+                     for image, tag in zip(images, tags)])
+
+
+@pytest.mark.bundled
+def test_debiased_convnet_ignores_the_tag_on_fresh_images(tagged_fresh, no_network) -> None:
+    _bundled_or_skip("debiased_convnet")
+    model = load_model("debiased_convnet")
+    accuracies = {key: _accuracy(model, *pair) for key, pair in tagged_fresh.items()}
+    assert abs(accuracies["matching"] - accuracies["mismatched"]) <= DEBIASED_GAP, accuracies
+    assert min(accuracies.values()) >= DEBIASED_FLOOR, accuracies
+
+
+@pytest.mark.bundled
+def test_background_convnet_reads_backgrounds_on_fresh_images(no_network) -> None:
+    _bundled_or_skip("background_convnet")
+    model = load_model("background_convnet")
+    images, labels, _ = make_background_task(LAB_FRESH, seed=2)
+    assert _accuracy(model, images, labels) >= BACKGROUND_FLOOR
 
 
 # ------------------------------------------------------------------------ the shipped file format
@@ -218,7 +327,7 @@ def reference() -> dict[str, np.ndarray]:
 
 
 @pytest.mark.bundled
-@pytest.mark.parametrize("name", BUNDLED_MODELS)
+@pytest.mark.parametrize("name", SHAPE_MODELS)
 def test_shipped_weights_are_the_old_files_numbers(name, reference) -> None:
     """Every weight array of the shipped file is bit for bit the one of the replaced ``.keras`` file."""
     import hashlib
@@ -233,7 +342,7 @@ def test_shipped_weights_are_the_old_files_numbers(name, reference) -> None:
 
 
 @pytest.mark.bundled
-@pytest.mark.parametrize("name", BUNDLED_MODELS)
+@pytest.mark.parametrize("name", SHAPE_MODELS)
 def test_shipped_weights_predict_like_the_old_files(name, reference) -> None:
     """Same predictions as the replaced ``.keras`` files: identical on the Keras that wrote the
     reference; on another Keras/TensorFlow release (Colab's) equal up to float32 rounding."""

@@ -30,8 +30,8 @@ def _source(cell: dict) -> str:
 
 
 def test_the_three_chapters_are_there():
-    # the three chapters of the 90-minute class, then the chapters beyond it (chapter 4), same structure
-    assert [p.stem for p in NOTEBOOKS] == list(core_path.CHAPTERS) + list(core_path.BEYOND_THE_CLASS)
+    # the three chapters of the 90-minute class, then the chapter beyond it (4) and the lab (5), same structure
+    assert [p.stem for p in NOTEBOOKS] == [*core_path.CHAPTERS, *core_path.BEYOND_THE_CLASS, *core_path.LABS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -13,7 +13,8 @@ import helpers
 
 PACKAGE = pathlib.Path(helpers.__file__).parent
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
-FLAT = ["data", "models", "layers", "explainers", "cams", "attributions", "evaluation", "activations", "filters"]
+FLAT = ["data", "models", "layers", "explainers", "cams", "attributions", "evaluation", "activations", "filters",
+        "shortcuts"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -209,3 +209,54 @@ def test_make_foreign_shapes() -> None:
     assert small.shape == (2, 64, 64, 3)
     other, _ = make_foreign_shapes(9, seed=4)
     assert not np.array_equal(images, other)
+
+
+# ------------------------------------------------------------------------ the shortcut lab's models
+def test_lab_recipes_share_one_budget() -> None:
+    from helpers.train import LAB_DEFAULTS, LAB_RECIPES
+
+    assert set(LAB_RECIPES) == {"shortcut_convnet", "debiased_convnet", "background_convnet"}
+    assert LAB_RECIPES["shortcut_convnet"]["agreement"] == 1.0
+    assert LAB_RECIPES["debiased_convnet"]["agreement"] == pytest.approx(1 / 6), "a random colour: no information"
+    assert LAB_RECIPES["background_convnet"]["task"] == "background"
+    assert {"epochs", "images_per_epoch", "batch_size", "learning_rate"} <= set(LAB_DEFAULTS)
+
+
+@pytest.mark.parametrize("name", ["shortcut_convnet", "background_convnet"])
+def test_train_lab_model_tiny_run(name) -> None:
+    from helpers.train import train_lab_model
+
+    model, card = train_lab_model(name, epochs=1, images_per_epoch=16, batch_size=8, heldout_images=8, verbose=0)
+    assert model.name == name and model.input_shape == (None, 64, 64, 3)
+    assert card["input_size"] == 64 and card["heldout_images"] == 8 and card["epochs"] == 1
+    if name == "shortcut_convnet":
+        assert {"matching_accuracy", "mismatched_accuracy", "no_tag_accuracy", "random_tag_accuracy"} <= set(card)
+        assert card["heldout_accuracy"] == card["matching_accuracy"] and card["train_agreement"] == 1.0
+    else:
+        assert model.output_shape == (None, 5) and "matching_accuracy" not in card
+    json.dumps(card)
+
+
+def test_train_lab_model_rejects_bad_settings() -> None:
+    from helpers.train import train_lab_model
+
+    with pytest.raises(ValueError):
+        train_lab_model("vgg_gap", epochs=1, images_per_epoch=8)
+    with pytest.raises(ValueError):
+        train_lab_model("shortcut_convnet", epochs=0, images_per_epoch=8)
+
+
+def test_main_trains_a_lab_model_and_keeps_other_cards(tmp_path, capsys) -> None:
+    out = tmp_path / "models"
+    out.mkdir()
+    (out / "model_cards.json").write_text(json.dumps({"vgg_gap": {"heldout_accuracy": 0.5}}))
+    assert main(["--models", "debiased_convnet", "--epochs", "1", "--images-per-epoch", "8", "--batch-size", "8",
+                 "--heldout-images", "4", "--out", str(out)]) == 0
+    cards = json.loads((out / "model_cards.json").read_text())
+    assert set(cards) == {"vgg_gap", "debiased_convnet"}
+    assert cards["debiased_convnet"]["train_agreement"] == pytest.approx(1 / 6, abs=1e-4)
+    from helpers.models import model_path, read_model
+
+    loaded = read_model(model_path("debiased_convnet", out))
+    assert loaded.name == "debiased_convnet"
+    assert "debiased_convnet: held-out accuracy" in capsys.readouterr().out
