@@ -11,11 +11,11 @@ The solutions live apart, in ``notebooks/solutions/`` (the tests run the checker
 
 Taught in: ``01_intermediate_activations`` (:func:`check_conv_params`,
 :func:`check_feature_map_side`, :func:`check_layer_sparsity`), ``02_filter_visualization``
-(:func:`check_filter_loss`, :func:`check_ascent_step`, :func:`check_silent_filters`) and
+(:func:`check_filter_loss`, :func:`check_ascent_step`, :func:`check_silent_filters`),
 ``03_class_activation_maps`` (:func:`check_class_score`, :func:`check_cam_map`,
 :func:`check_grad_cam_weights`), ``04_beyond_grad_cam`` (:func:`check_energy_share`,
-:func:`check_smooth_grad_map`, :func:`check_ig_attributions`) and ``05_shortcut_lab``
-(:func:`check_mass_share`, :func:`check_uninformative_agreement`, :func:`check_model_contrast`).
+:func:`check_smooth_grad_map`, :func:`check_ig_attributions`) and ``05_shortcut_lab`` (:func:`check_mass_share`,
+:func:`check_uninformative_agreement`, :func:`check_model_contrast`).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ __all__ = [
     "check_mass_share",
     "check_model_contrast",
     "check_silent_filters",
-    "check_smooth_grad_map",
     "check_uninformative_agreement",
+    "check_smooth_grad_map",
 ]
 
 
@@ -444,30 +444,6 @@ def check_energy_share(energy_share: Callable[[np.ndarray, np.ndarray], float]) 
         energy_share: the student's ``energy_share(heatmap, mask)`` taking a ``(H, W)`` map of
             non-negative values and a ``(H, W)`` boolean mask, returning ``Σ map·mask / Σ map``.
 
-
-# --------------------------------------------------------------------------- chapter 5
-def _heatmaps_and_masks(seed: int, n: int, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded heatmaps in [0, 1] (each with its maximum at 1) and bool masks covering 10-40 %."""
-    rng = np.random.default_rng(seed)
-    maps = rng.random((n, side, side)) ** 2
-    maps /= maps.max(axis=(1, 2), keepdims=True)
-    masks = rng.random((n, side, side)) < rng.uniform(0.1, 0.4, (n, 1, 1))
-    masks[:, 0, 0] = True  # never empty
-    return maps.astype("float32"), masks
-
-
-def _share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    return (maps * masks).reshape(len(maps), -1).sum(axis=1) / maps.reshape(len(maps), -1).sum(axis=1)
-
-
-def check_mass_share(mass_share: Callable[[np.ndarray, np.ndarray], float]) -> Feedback:
-    """Exercise 5.1: the share of a heatmap's mass that lies inside a mask.
-
-    Args:
-        mass_share: the student's ``mass_share(heatmap, mask)`` taking one ``(H, W)`` heatmap
-            (values in [0, 1]) and one ``(H, W)`` bool mask, and returning the fraction of the
-            heatmap's total mass inside the mask, as ``helpers.mass_inside`` does.
-
     Returns:
         :class:`Feedback`.
 
@@ -498,6 +474,83 @@ def check_smooth_grad_map(smooth_grad_map: Callable[[np.ndarray], np.ndarray]) -
             ``S`` noisy copies, shape ``(S, H, W, 3)``, and returning the ``(H, W)`` map: the mean
             over the copies, then its absolute value, then the maximum over the colours.
 
+    Returns:
+        :class:`Feedback`.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    rng = np.random.default_rng(42)
+    cases = []
+    for s, h, w in [(8, 6, 6), (3, 9, 5), (16, 4, 4)]:
+        gradients = rng.normal(0, 1, (s, h, w, 3))
+        expected = np.abs(gradients.mean(axis=0)).max(axis=-1)
+        cases.append(((gradients,), expected, {
+            "Average the signed gradients first, then take the absolute value (|·| first is another, "
+            "larger map; it is what tf-keras-vis computes).": np.abs(gradients).mean(axis=0).max(axis=-1),
+            "Average over the copies (axis 0), do not sum them.": np.abs(gradients.sum(axis=0)).max(axis=-1),
+            "Take the largest of the three colours, not their sum.": np.abs(gradients.mean(axis=0)).sum(axis=-1),
+            "Keep the magnitude: take the absolute value of the mean gradient.": gradients.mean(axis=0).max(axis=-1),
+        }))
+    return _judge(cases, smooth_grad_map, "Mean over the copies (axis 0), absolute value, then max over the colours.")
+
+
+def check_ig_attributions(ig_attributions: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
+    """Exercise 4.3: Integrated Gradients from the mean gradient along the path.
+
+    Args:
+        ig_attributions: the student's ``ig_attributions(image, baseline, mean_gradients)``,
+            each ``(H, W, 3)``, returning the ``(H, W)`` map ``Σ_colours (x − x') · ḡ``.
+
+    Returns:
+        :class:`Feedback`.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    rng = np.random.default_rng(43)
+    cases = []
+    for h, w in [(5, 5), (8, 3), (12, 12)]:
+        image = rng.uniform(0, 255, (h, w, 3))
+        baseline = np.full((h, w, 3), 127.5) if h == 8 else np.zeros((h, w, 3))
+        gradients = rng.normal(0, 0.01, (h, w, 3))
+        expected = ((image - baseline) * gradients).sum(axis=-1)
+        cases.append(((image, baseline, gradients), expected, {
+            "Multiply by the path's length (image − baseline), not by the image alone.":
+                (image * gradients).sum(axis=-1),
+            "Multiply the gradients by (image − baseline): the gradients alone are saliency.": gradients.sum(axis=-1),
+            "Sum over the colours, keeping the signs: completeness needs the signed attributions.":
+                np.abs((image - baseline) * gradients).sum(axis=-1),
+            "Sum the three colours, do not average them (the sum over all pixels must give the score difference).":
+                ((image - baseline) * gradients).mean(axis=-1),
+        }))
+    return _judge(cases, ig_attributions, "(image − baseline) × mean gradient, summed over the colours.",
+                  compare=lambda a, b: _close(a, b, atol=1e-5))
+
+
+# --------------------------------------------------------------------------- chapter 5
+def _heatmaps_and_masks(seed: int, n: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded heatmaps in [0, 1] (each with its maximum at 1) and bool masks covering 10-40 %."""
+    rng = np.random.default_rng(seed)
+    maps = rng.random((n, side, side)) ** 2
+    maps /= maps.max(axis=(1, 2), keepdims=True)
+    masks = rng.random((n, side, side)) < rng.uniform(0.1, 0.4, (n, 1, 1))
+    masks[:, 0, 0] = True  # never empty
+    return maps.astype("float32"), masks
+
+
+def _share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    return (maps * masks).reshape(len(maps), -1).sum(axis=1) / maps.reshape(len(maps), -1).sum(axis=1)
+
+
+def check_mass_share(mass_share: Callable[[np.ndarray, np.ndarray], float]) -> Feedback:
+    """Exercise 5.1: the share of a heatmap's mass that lies inside a mask.
+
+    Args:
+        mass_share: the student's ``mass_share(heatmap, mask)`` taking one ``(H, W)`` heatmap
+            (values in [0, 1]) and one ``(H, W)`` bool mask, and returning the fraction of the
+            heatmap's total mass inside the mask, as ``helpers.mass_inside`` does.
+
+    Returns:
+        :class:`Feedback`.
 
     Taught in: ``05_shortcut_lab``.
     """
@@ -529,31 +582,6 @@ def check_uninformative_agreement(uninformative_agreement: Callable[[int], float
     Returns:
         :class:`Feedback`.
 
-    Taught in: ``04_beyond_grad_cam``.
-    """
-    rng = np.random.default_rng(42)
-    cases = []
-    for s, h, w in [(8, 6, 6), (3, 9, 5), (16, 4, 4)]:
-        gradients = rng.normal(0, 1, (s, h, w, 3))
-        expected = np.abs(gradients.mean(axis=0)).max(axis=-1)
-        cases.append(((gradients,), expected, {
-            "Average the signed gradients first, then take the absolute value (|·| first is another, "
-            "larger map; it is what tf-keras-vis computes).": np.abs(gradients).mean(axis=0).max(axis=-1),
-            "Average over the copies (axis 0), do not sum them.": np.abs(gradients.sum(axis=0)).max(axis=-1),
-            "Take the largest of the three colours, not their sum.": np.abs(gradients.mean(axis=0)).sum(axis=-1),
-            "Keep the magnitude: take the absolute value of the mean gradient.": gradients.mean(axis=0).max(axis=-1),
-        }))
-    return _judge(cases, smooth_grad_map, "Mean over the copies (axis 0), absolute value, then max over the colours.")
-
-
-def check_ig_attributions(ig_attributions: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
-    """Exercise 4.3: Integrated Gradients from the mean gradient along the path.
-
-    Args:
-        ig_attributions: the student's ``ig_attributions(image, baseline, mean_gradients)``,
-            each ``(H, W, 3)``, returning the ``(H, W)`` map ``Σ_colours (x − x') · ḡ``.
-
-
     Taught in: ``05_shortcut_lab``.
     """
     cases = []
@@ -583,28 +611,6 @@ def check_model_contrast(model_contrast: Callable[[np.ndarray, np.ndarray, np.nd
 
     Returns:
         :class:`Feedback`.
-
-    Taught in: ``04_beyond_grad_cam``.
-    """
-    rng = np.random.default_rng(43)
-    cases = []
-    for h, w in [(5, 5), (8, 3), (12, 12)]:
-        image = rng.uniform(0, 255, (h, w, 3))
-        baseline = np.full((h, w, 3), 127.5) if h == 8 else np.zeros((h, w, 3))
-        gradients = rng.normal(0, 0.01, (h, w, 3))
-        expected = ((image - baseline) * gradients).sum(axis=-1)
-        cases.append(((image, baseline, gradients), expected, {
-            "Multiply by the path's length (image − baseline), not by the image alone.":
-                (image * gradients).sum(axis=-1),
-            "Multiply the gradients by (image − baseline): the gradients alone are saliency.": gradients.sum(axis=-1),
-            "Sum over the colours, keeping the signs: completeness needs the signed attributions.":
-                np.abs((image - baseline) * gradients).sum(axis=-1),
-            "Sum the three colours, do not average them (the sum over all pixels must give the score difference).":
-                ((image - baseline) * gradients).mean(axis=-1),
-        }))
-    return _judge(cases, ig_attributions, "(image − baseline) × mean gradient, summed over the colours.",
-                  compare=lambda a, b: _close(a, b, atol=1e-5))
-
 
     Taught in: ``05_shortcut_lab``.
     """

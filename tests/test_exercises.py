@@ -134,6 +134,7 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda x, b, g: g.sum(axis=-1), "gradients alone are saliency"),
         (lambda x, b, g: np.abs((x - b) * g).sum(axis=-1), "keeping the signs"),
         (lambda x, b, g: ((x - b) * g).mean(axis=-1), "do not average them"),
+    ],
     "mass_share": [
         (lambda h, m: float(h[m].mean()), "mean heat"),
         (lambda h, m: float(h[m].sum()), "not yet a share"),
