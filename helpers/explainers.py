@@ -495,10 +495,13 @@ class Explainer:
                     tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32))
             # A partial of a bound method: TensorFlow counts traces per code object, and every
             # explainer traces once, which would otherwise trip its "frequent retracing" warning.
-            self._functions[key] = tf.function(
+            function = tf.function(
                 functools.partial(self._pipeline, upsample=key[0], relu=key[1], aligned=key[2]),
-                input_signature=spec, reduce_retracing=True,
+                input_signature=spec,
             )
+            # The concrete function, traced once for the signature: calling it skips tf.function's
+            # per-call dispatch (about 1 ms, a fifth of a vgg_gap forward pass on 2 cores).
+            self._functions[key] = function.get_concrete_function()
         return self._functions[key]
 
     @property
@@ -612,12 +615,13 @@ def _aligned_resize(maps: tf.Tensor, size: tf.Tensor, start_row, start_col, jump
 
 
 # ---------------------------------------------------------------------- function API
-def _constructor_options(cls: type[Explainer]) -> set[str]:
+@functools.lru_cache(maxsize=None)
+def _constructor_options(cls: type[Explainer]) -> frozenset[str]:
     names: set[str] = set()
     for klass in cls.__mro__:
         if "__init__" in klass.__dict__:
             names |= {p for p in inspect.signature(klass.__init__).parameters if p not in ("self", "model", "kwargs")}
-    return names
+    return frozenset(names)
 
 
 def get_explainer(model: keras.Model, method: str | type[Explainer] = "grad_cam", layer: str | None = None,

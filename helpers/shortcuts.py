@@ -56,7 +56,7 @@ def tag_classes(images: np.ndarray, tag_masks: np.ndarray) -> np.ndarray:
 
 def mass_shares(model: keras.Model, images: np.ndarray, regions: Mapping[str, np.ndarray],
                 methods: Sequence[str] | None = None, class_index=None,
-                batch_size: int = 64) -> dict[str, dict[str, float]]:
+                batch_size: int = 64, progress: bool = False) -> dict[str, dict[str, float]]:
     """Mean share of heatmap mass inside each region, for every explanation method.
 
     Args:
@@ -67,6 +67,7 @@ def mass_shares(model: keras.Model, images: np.ndarray, regions: Mapping[str, np
         class_index: the class to explain (``None``: each image's top class), as in
             :func:`helpers.explain`.
         batch_size: images per explanation batch.
+        progress: show each method's progress bar (off: a table of many methods stays readable).
 
     Returns:
         ``{method: {region: mean share in [0, 1]}}``. A method that cannot explain this model
@@ -81,7 +82,8 @@ def mass_shares(model: keras.Model, images: np.ndarray, regions: Mapping[str, np
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", EmptyHeatmapWarning)
-                maps = explain(model, images, method=method, class_index=class_index, batch_size=batch_size)
+                maps = explain(model, images, method=method, class_index=class_index, batch_size=batch_size,
+                               progress=progress)
         except Exception as err:  # a method that does not apply to this model: reported, not fatal
             result[method] = {name: float("nan") for name in regions}
             result[method]["error"] = f"{type(err).__name__}: {err}"  # type: ignore[assignment]
