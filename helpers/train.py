@@ -34,8 +34,8 @@ from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS, mod
 
 __all__ = [
     "HELDOUT_SEED", "DEFAULTS", "CONTINUATIONS", "VALIDATION_SEED", "easy_fraction", "evaluate",
-    "make_foreign_shapes", "build_architecture", "pretraining_model", "copy_matching_weights", "train_model",
-    "save_model", "recipe_runs", "LAB_RECIPES", "LAB_DEFAULTS", "lab_accuracies", "train_lab_model", "main",
+    "make_foreign_shapes", "build_architecture", "compile_for_training", "pretraining_model", "copy_matching_weights",
+    "train_model", "save_model", "recipe_runs", "LAB_RECIPES", "LAB_DEFAULTS", "lab_accuracies", "train_lab_model", "main",
 ]
 
 
@@ -227,10 +227,13 @@ def copy_matching_weights(source: keras.Model, target: keras.Model) -> list[str]
     return copied
 
 
-def _fit_stage(model: keras.Model, size: int, epochs: int, images_per_epoch: int, batch_size: int,
-               learning_rate: float, seed_offset: int, curriculum: bool, stop_at: float,
-               verbose: int) -> list[float]:
-    """One training stage: cosine-decayed Adam on fresh images, validation after each epoch."""
+def compile_for_training(model: keras.Model, learning_rate: float, epochs: int, images_per_epoch: int,
+                         batch_size: int) -> int:
+    """Compile ``model`` with Adam under the course's schedule; return the steps per epoch.
+
+    The schedule warms up over the first 5 % of the steps from a tenth of ``learning_rate``,
+    then decays it along a cosine (a constant rate for runs of 10 steps or fewer).
+    """
     steps_per_epoch = int(np.ceil(images_per_epoch / batch_size))
     steps = epochs * steps_per_epoch
     schedule = learning_rate
@@ -239,6 +242,14 @@ def _fit_stage(model: keras.Model, size: int, epochs: int, images_per_epoch: int
                                                           warmup_target=learning_rate, warmup_steps=steps // 20)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    return steps_per_epoch
+
+
+def _fit_stage(model: keras.Model, size: int, epochs: int, images_per_epoch: int, batch_size: int,
+               learning_rate: float, seed_offset: int, curriculum: bool, stop_at: float,
+               verbose: int) -> list[float]:
+    """One training stage: cosine-decayed Adam on fresh images, validation after each epoch."""
+    steps_per_epoch = compile_for_training(model, learning_rate, epochs, images_per_epoch, batch_size)
     dataset = _epoch_dataset(epochs, images_per_epoch, batch_size, size, seed_offset, curriculum)
     val_x, val_y, _ = make_shapes(300, size=size, seed=VALIDATION_SEED)
     stopper = _StopAtAccuracy(val_x, val_y, target=stop_at, verbose=verbose)
@@ -442,14 +453,7 @@ def train_lab_model(name: str, epochs: int = LAB_DEFAULTS["epochs"],
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     model = BUILDERS[name]()
-    steps_per_epoch = int(np.ceil(images_per_epoch / batch_size))
-    steps = epochs * steps_per_epoch
-    schedule = learning_rate
-    if steps > 10:
-        schedule = keras.optimizers.schedules.CosineDecay(learning_rate / 10, decay_steps=steps - steps // 20,
-                                                          warmup_target=learning_rate, warmup_steps=steps // 20)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    steps_per_epoch = compile_for_training(model, learning_rate, epochs, images_per_epoch, batch_size)
     dataset = _lab_dataset(recipe["task"], recipe.get("agreement"), epochs, images_per_epoch, batch_size,
                            TRAIN_SEED_OFFSET + 2000)
     history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False)
