@@ -44,13 +44,12 @@ class PixelExplainer(Explainer):
     uses_layer = False
 
     def input_gradients(self, images: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
-        """``∂y^c/∂x`` for each image of ``images`` and its class in ``classes`` (graph code)."""
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(images)
-            outputs = self.extractor(images, training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            target = tf.gather(self.scores_of(outputs[-1]), classes, axis=1, batch_dims=1)
-        return tape.gradient(target, images, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        """``∂y^c/∂x`` for each image of ``images`` and its class in ``classes`` (graph code).
+
+        The core's forward pass with gradients: without a layer they are taken with respect to the
+        images, and classes given explicitly (never ``-1``) are used as they are.
+        """
+        return self.forward(images, classes, gradients=True)["gradients"]
 
 
 class Saliency(PixelExplainer):
