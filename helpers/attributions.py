@@ -266,9 +266,7 @@ class Occlusion(PixelExplainer):
         m = masks[None, :, :, :, None]
         occluded = images[:, None] * (1.0 - m) + fill[:, None] * m  # (N, P, H, W, C)
         occluded = tf.reshape(occluded, tf.concat([[shape[0] * count], shape[1:]], axis=0))
-        outputs = self.extractor(occluded, training=False)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        hidden = tf.reshape(self.scores_of(outputs[-1]), [shape[0], count, self.num_classes])
+        hidden = tf.reshape(self.scores_for(occluded), [shape[0], count, self.num_classes])
         hidden = tf.gather(hidden, classes, axis=2, batch_dims=1)  # (N, P)
         drops = tf.gather(scores, classes, axis=1, batch_dims=1)[:, None] - hidden
         total = tf.einsum("np,phw->nhw", drops, masks)

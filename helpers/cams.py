@@ -344,9 +344,7 @@ class ScoreCAM(BaseCAM):
             k = tf.shape(part)[1]
             masked = images[:, None] * part[..., None]  # (N, k, H, W, C)
             masked = tf.reshape(masked, tf.concat([[n * k], tf.shape(images)[1:]], axis=0))
-            outputs = self.extractor(masked, training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            probabilities = self.probabilities(self.scores_of(outputs[-1]))
+            probabilities = self.probabilities(self.scores_for(masked))
             probabilities = tf.reshape(probabilities, [n, k, self.num_classes])
             weights.append(tf.gather(probabilities, classes, axis=2, batch_dims=1))  # (N, k)
         weights = tf.concat(weights, axis=1)

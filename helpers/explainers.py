@@ -318,7 +318,7 @@ class Explainer:
 
     A subclass sets :attr:`name` (which registers it), :attr:`title`, :attr:`reference` and
     :attr:`uses_layer`, and implements :meth:`attribute`. Methods that need extra forward
-    passes (Score-CAM, occlusion) run them inside :meth:`attribute` with :meth:`scores_of`;
+    passes (Score-CAM, occlusion) run them inside :meth:`attribute` with :meth:`scores_for`;
     methods without a layer (saliency) set ``uses_layer = False`` and return maps at the
     input's resolution.
 
@@ -434,6 +434,15 @@ class Explainer:
         if self.pre_softmax:
             return tf.concat([-outputs, outputs], axis=-1)  # class 0 is explained by -logit
         return tf.concat([1.0 - outputs, outputs], axis=-1)
+
+    def scores_for(self, images: tf.Tensor) -> tf.Tensor:
+        """Class scores ``(N, num_classes)`` of ``images``: one more forward pass (graph code).
+
+        For methods that run extra passes on changed images (Score-CAM's masked copies,
+        occlusion's hidden patches).
+        """
+        outputs = self.extractor(images, training=False)
+        return self.scores_of(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs)
 
     @staticmethod
     def choose_classes(scores: tf.Tensor, requested: tf.Tensor) -> tf.Tensor:
