@@ -261,8 +261,8 @@ class ActivationExplorer:
         import ipywidgets as widgets
         from matplotlib.figure import Figure
 
-        from helpers.activations import receptive_field, resolve_feature_layers
-        from helpers.layers import input_shape
+        from helpers.activations import resolve_feature_layers
+        from helpers.layers import input_shape, receptive_field
 
         self._time = time.perf_counter
         self.model = model
