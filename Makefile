@@ -46,7 +46,7 @@ COLAB_CONSTRAINTS := constraints/colab.txt
 # What the Colab image also ships and the course imports; the newest releases that fit the pins.
 COLAB_ALSO := pillow tqdm ipykernel
 
-.PHONY: help venv lab test unit-test nbval benchmark train clean distclean colab-links test-colab test-browser
+.PHONY: help venv lab test unit-test nbval execute benchmark train clean distclean colab-links test-colab test-browser
 
 help:
 	@echo "ConvNet X-Ray"
@@ -54,6 +54,7 @@ help:
 	@echo "  make test       unit tests, then every notebook re-run and compared (nbval)"
 	@echo "  make test-colab the same on Colab's runtime (constraints/colab.txt); notebooks must run without error"
 	@echo "  make test-browser  JupyterLab in Debian's chromium: notebooks 01 and 03, every explorer control"
+	@echo "  make execute    re-execute notebooks in place (NB=notebooks/03_class_activation_maps.ipynb for one)"
 	@echo "  make colab-links   write pyproject's repository URL into badges, Setup cells and README"
 	@echo "  make benchmark  time and compare the explanation methods (python -m helpers.benchmarks)"
 	@echo "  make train      retrain the bundled models into data/models (python -m helpers.train)"
@@ -96,6 +97,12 @@ nbval: $(STAMP)
 	else \
 		echo "make test: notebooks/ has no .ipynb yet; skipping the notebook (nbval) step."; \
 	fi
+
+# Maintainers: re-execute the notebooks in place (their stored outputs are nbval's reference).
+NB ?= notebooks/*.ipynb
+execute: $(STAMP)
+	$(NBVAL_ENV) $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=900 --ExecutePreprocessor.kernel_name=python3 $(NB)
 
 colab-links: $(STAMP)
 	$(PY) tools/colab_links.py $(ARGS)
