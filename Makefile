@@ -46,12 +46,13 @@ COLAB_CONSTRAINTS := constraints/colab.txt
 # What the Colab image also ships and the course imports; the newest releases that fit the pins.
 COLAB_ALSO := pillow tqdm ipykernel
 
-.PHONY: help venv lab test unit-test nbval execute benchmark train clean distclean colab-links test-colab test-browser
+.PHONY: help venv lab test unit-test nbval test-portable execute benchmark train clean distclean colab-links test-colab test-browser
 
 help:
 	@echo "ConvNet X-Ray"
 	@echo "  make lab        open the course in JupyterLab (creates .venv on first use)"
 	@echo "  make test       unit tests, then every notebook re-run and compared (nbval)"
+	@echo "  make test-portable  make test with oneDNN held to AVX2 kernels (another CPU's float32 rounding)"
 	@echo "  make test-colab the same on Colab's runtime (constraints/colab.txt); notebooks must run without error"
 	@echo "  make test-browser  JupyterLab in Debian's chromium: notebooks 01 and 03, every explorer control"
 	@echo "  make execute    re-execute notebooks in place (NB=notebooks/03_class_activation_maps.ipynb for one)"
@@ -85,6 +86,19 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT) $(ARGS)
 
 test: unit-test nbval
+
+# The same tests on the float32 kernels of another CPU. TensorFlow's oneDNN, OpenBLAS (numpy's
+# matrix products) and numpy's own loops pick their kernels at run time (AVX-512 on one machine,
+# AVX2 on another), and the kernels round differently; every number a notebook prints must survive
+# that. On an AVX-512 machine these settings run the AVX2 kernels of all three (on an AVX2 machine
+# they change nothing): ONEDNN_MAX_CPU_ISA for oneDNN, OPENBLAS_CORETYPE=Haswell for OpenBLAS (only
+# where the machine sets none of its own), NPY_DISABLE_CPU_FEATURES for numpy.
+# `make test-portable PORTABLE_ENV=TF_ENABLE_ONEDNN_OPTS=0` runs TensorFlow without oneDNN instead.
+PORTABLE_ENV ?= ONEDNN_MAX_CPU_ISA=AVX2 NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" \
+	$(if $(filter x86_64,$(shell uname -m)),$(if $(OPENBLAS_CORETYPE),,OPENBLAS_CORETYPE=Haswell))
+test-portable: $(STAMP)
+	@echo 'make test under $(PORTABLE_ENV)'
+	$(PORTABLE_ENV) $(MAKE) --no-print-directory test
 
 unit-test: $(STAMP)
 	$(HEADLESS_ENV) $(BIN)/python -m pytest tests $(PYTEST_ARGS)

@@ -151,7 +151,10 @@ def test_method_names_and_options(tiny_gap_model, tiny_images):
     with pytest.raises(ValueError, match=r"Unknown option\(s\) \['smoothing'\].*pre_softmax"):
         explain(tiny_gap_model, tiny_images, method="grad_cam", smoothing=3)
     signed = explain(tiny_gap_model, tiny_images, relu=False, batch_size=2, class_index=2)
-    np.testing.assert_allclose(signed, helpers.grad_cam(tiny_gap_model, tiny_images, relu=False, class_index=2))
+    # The same computation in batches of 2 and of 4: equal up to float32 rounding, which depends on
+    # the batch shape and on the CPU's kernels (values are normalized to at most 1).
+    np.testing.assert_allclose(signed, helpers.grad_cam(tiny_gap_model, tiny_images, relu=False, class_index=2),
+                               rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- defect 1: unfixed input size

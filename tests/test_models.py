@@ -344,18 +344,23 @@ def test_shipped_weights_are_the_old_files_numbers(name, reference) -> None:
 @pytest.mark.bundled
 @pytest.mark.parametrize("name", SHAPE_MODELS)
 def test_shipped_weights_predict_like_the_old_files(name, reference) -> None:
-    """Same predictions as the replaced ``.keras`` files: identical on the Keras that wrote the
-    reference; on another Keras/TensorFlow release (Colab's) equal up to float32 rounding."""
+    """Same predictions as the replaced ``.keras`` files, up to float32 rounding.
+
+    The weights are bit for bit the same (the test above); the probabilities are not, across
+    machines: oneDNN picks its float32 kernels per CPU (AVX-512 here, AVX2 elsewhere) and per
+    TensorFlow release, and their sums round differently (seen: 1.2e-7 absolute, 7.7e-6 relative).
+    """
     _bundled_or_skip(name)
     model = load_model(name)
     images = reference["images"].astype(np.float32)
     expected = reference[f"{name}/probabilities"]
     probabilities = np.asarray(model.predict(images, verbose=0))
     np.testing.assert_array_equal(probabilities.argmax(axis=1), expected.argmax(axis=1))
-    if keras.__version__ == str(reference["keras"]):
-        np.testing.assert_array_equal(probabilities, expected)
-    else:
-        np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-5)
+    # Same Keras as the reference: float32 rounding only (rtol 1e-5, atol far below any probability
+    # shown). Another release (Colab's) may reorder operations too: a looser bound.
+    same_release = keras.__version__ == str(reference["keras"])
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-5 if same_release else 1e-4,
+                               atol=1e-6 if same_release else 1e-5)
 
 
 def test_weights_file_round_trip_and_errors(tmp_path) -> None:
