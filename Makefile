@@ -115,7 +115,7 @@ nbval: $(STAMP)
 # Maintainers: re-execute the notebooks in place (their stored outputs are nbval's reference).
 NB ?= notebooks/*.ipynb
 execute: $(STAMP)
-	$(NBVAL_ENV) $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
+	$(NBVAL_ENV) $(PY) -m nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=900 --ExecutePreprocessor.kernel_name=python3 $(NB)
 
 colab-links: $(STAMP)
