@@ -14,7 +14,7 @@ Taught in: ``01_intermediate_activations`` (:func:`check_conv_params`,
 (:func:`check_filter_loss`, :func:`check_ascent_step`, :func:`check_silent_filters`),
 ``03_class_activation_maps`` (:func:`check_class_score`, :func:`check_cam_map`,
 :func:`check_grad_cam_weights`), ``04_beyond_grad_cam`` (:func:`check_energy_share`,
-:func:`check_smooth_grad_map`, :func:`check_ig_attributions`) and ``05_shortcut_lab`` (:func:`check_mass_share`,
+:func:`check_ig_bound`, :func:`check_integrated_gradients`) and ``05_shortcut_lab`` (:func:`check_mass_share`,
 :func:`check_uninformative_agreement`, :func:`check_model_contrast`).
 """
 
@@ -36,13 +36,14 @@ __all__ = [
     "check_feature_map_side",
     "check_filter_loss",
     "check_grad_cam_weights",
-    "check_ig_attributions",
+    "check_ig_bound",
+    "check_integrated_gradients",
     "check_layer_sparsity",
     "check_mass_share",
     "check_model_contrast",
     "check_silent_filters",
     "check_uninformative_agreement",
-    "check_smooth_grad_map",
+    "toy_score",
 ]
 
 
@@ -463,67 +464,131 @@ def check_energy_share(energy_share: Callable[[np.ndarray, np.ndarray], float]) 
             "Divide by the whole map's mass, not by the mass outside the object.":
                 float((heatmap * mask).sum() / (heatmap * ~mask).sum()),
         }))
-    return _judge(cases, energy_share, "Sum the heatmap over the mask's pixels, divide by the sum over all pixels.")
+    return _judge(cases, energy_share, "Re-read the table's \"energy in mask\" line: a share of what, and which "
+                                       "part of it lies on the object?")
 
 
-def check_smooth_grad_map(smooth_grad_map: Callable[[np.ndarray], np.ndarray]) -> Feedback:
-    """Exercise 4.2: SmoothGrad's map from the gradients of the noisy copies.
+def _toy_score_and_gradient(weights: np.ndarray) -> tuple[Callable, Callable]:
+    """A smooth toy class score ``y(x) = Σ w·tanh(x/100)`` over a ``(H, W, 3)`` image, and its gradient.
+
+    Both take a batch ``(m, H, W, 3)``; the gradient is exact, so Integrated Gradients' midpoint
+    sum can be compared with the score difference.
+    """
+    def score(batch: np.ndarray) -> np.ndarray:
+        return (weights * np.tanh(np.asarray(batch, dtype="float64") / 100.0)).sum(axis=(-3, -2, -1))
+
+    def gradient(batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch, dtype="float64")
+        if batch.ndim != 4 or batch.shape[1:] != weights.shape:
+            raise ValueError(f"gradient_fn takes a batch of images (m, {', '.join(map(str, weights.shape))}); "
+                             f"got shape {batch.shape}.")
+        return weights * (1.0 - np.tanh(batch / 100.0) ** 2) / 100.0
+
+    return score, gradient
+
+
+def toy_score(shape: tuple[int, int, int] = (8, 8, 3), seed: int = 0) -> tuple[Callable, Callable]:
+    """A toy class score on images of ``shape`` and its exact gradient, to test Integrated Gradients.
+
+    Returns ``(score, gradient)``: ``score(batch)`` gives ``(m,)`` scores ``Σ w·tanh(x/100)`` of a
+    batch ``(m, H, W, 3)`` in 0..255 (``w`` seeded), ``gradient(batch)`` their gradients
+    ``(m, H, W, 3)``. Completeness can be tested on it without a model:
+    ``attributions.sum() ≈ score(image[None])[0] − score(baseline[None])[0]``.
+
+    Taught in: ``04_beyond_grad_cam`` (exercise 4.3).
+    """
+    return _toy_score_and_gradient(np.random.default_rng(seed).normal(0, 1, tuple(shape)))
+
+
+def integrated_gradients_reference(image: np.ndarray, baseline: np.ndarray, gradient_fn: Callable,
+                                   steps: int) -> np.ndarray:
+    """The course's Integrated Gradients on one image (the midpoint sum), for the checkers."""
+    alphas = (np.arange(steps) + 0.5) / steps
+    path = baseline[None] + alphas[:, None, None, None] * (image - baseline)[None]
+    return ((image - baseline) * gradient_fn(path).mean(axis=0)).sum(axis=-1)
+
+
+def check_ig_bound(ig_bound: Callable[[np.ndarray, np.ndarray, float], np.ndarray]) -> Feedback:
+    """Exercise 4.2: predict, from the formula alone, how large a pixel's attribution can be.
 
     Args:
-        smooth_grad_map: the student's ``smooth_grad_map(gradients)`` taking the gradients of
-            ``S`` noisy copies, shape ``(S, H, W, 3)``, and returning the ``(H, W)`` map: the mean
-            over the copies, then its absolute value, then the maximum over the colours.
+        ig_bound: the student's ``ig_bound(image, baseline, max_gradient)``: ``image`` and
+            ``baseline`` ``(H, W, 3)``, ``max_gradient`` the largest size any colour's gradient
+            takes along the path; returns the ``(H, W)`` bound on ``|IG|`` of each pixel (the
+            tightest one the formula gives without knowing the gradients' signs).
 
     Returns:
         :class:`Feedback`.
 
     Taught in: ``04_beyond_grad_cam``.
     """
-    rng = np.random.default_rng(42)
+    rng = np.random.default_rng(44)
     cases = []
-    for s, h, w in [(8, 6, 6), (3, 9, 5), (16, 4, 4)]:
-        gradients = rng.normal(0, 1, (s, h, w, 3))
-        expected = np.abs(gradients.mean(axis=0)).max(axis=-1)
-        cases.append(((gradients,), expected, {
-            "Average the signed gradients first, then take the absolute value (|·| first is another, "
-            "larger map; it is what tf-keras-vis computes).": np.abs(gradients).mean(axis=0).max(axis=-1),
-            "Average over the copies (axis 0), do not sum them.": np.abs(gradients.sum(axis=0)).max(axis=-1),
-            "Take the largest of the three colours, not their sum.": np.abs(gradients.mean(axis=0)).sum(axis=-1),
-            "Keep the magnitude: take the absolute value of the mean gradient.": gradients.mean(axis=0).max(axis=-1),
-        }))
-    return _judge(cases, smooth_grad_map, "Mean over the copies (axis 0), absolute value, then max over the colours.")
-
-
-def check_ig_attributions(ig_attributions: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
-    """Exercise 4.3: Integrated Gradients from the mean gradient along the path.
-
-    Args:
-        ig_attributions: the student's ``ig_attributions(image, baseline, mean_gradients)``,
-            each ``(H, W, 3)``, returning the ``(H, W)`` map ``Σ_colours (x − x') · ḡ``.
-
-    Returns:
-        :class:`Feedback`.
-
-    Taught in: ``04_beyond_grad_cam``.
-    """
-    rng = np.random.default_rng(43)
-    cases = []
-    for h, w in [(5, 5), (8, 3), (12, 12)]:
+    for (h, w), base, g in [((5, 5), 0.0, 0.02), ((8, 3), 127.5, 0.5), ((12, 12), 40.0, 3.0)]:
         image = rng.uniform(0, 255, (h, w, 3))
-        baseline = np.full((h, w, 3), 127.5) if h == 8 else np.zeros((h, w, 3))
-        gradients = rng.normal(0, 0.01, (h, w, 3))
-        expected = ((image - baseline) * gradients).sum(axis=-1)
-        cases.append(((image, baseline, gradients), expected, {
-            "Multiply by the path's length (image − baseline), not by the image alone.":
-                (image * gradients).sum(axis=-1),
-            "Multiply the gradients by (image − baseline): the gradients alone are saliency.": gradients.sum(axis=-1),
-            "Sum over the colours, keeping the signs: completeness needs the signed attributions.":
-                np.abs((image - baseline) * gradients).sum(axis=-1),
-            "Sum the three colours, do not average them (the sum over all pixels must give the score difference).":
-                ((image - baseline) * gradients).mean(axis=-1),
+        image[0, 0] = base  # one pixel equal to the baseline
+        baseline = np.full((h, w, 3), base)
+        distance = np.abs(image - baseline)
+        expected = g * distance.sum(axis=-1)
+        cases.append(((image, baseline, g), expected, {
+            "Can the three colours' terms cancel? Only if the gradients' signs are known, and they are not: "
+            "bound each colour's term on its own.": g * np.abs((image - baseline).sum(axis=-1)),
+            "A pixel's attribution adds the terms of all its colours: how many terms does the bound need?":
+                g * distance.max(axis=-1),
+            "The path starts at the baseline, not at black: what multiplies the mean gradient in the formula?":
+                g * np.abs(image).sum(axis=-1),
+            "Where does the largest gradient enter your bound?": distance.sum(axis=-1),
         }))
-    return _judge(cases, ig_attributions, "(image − baseline) × mean gradient, summed over the colours.",
-                  compare=lambda a, b: _close(a, b, atol=1e-5))
+    return _judge(cases, ig_bound, "Re-read the Integrated Gradients formula: for one pixel, which factors can "
+                                   "be bounded without running the model, and by what?")
+
+
+def check_integrated_gradients(integrated_gradients: Callable[[np.ndarray, np.ndarray, Callable, int], np.ndarray]
+                               ) -> Feedback:
+    """Exercise 4.3: find and fix the bug in a given Integrated Gradients function.
+
+    Args:
+        integrated_gradients: the student's corrected ``integrated_gradients(image, baseline,
+            gradient_fn, steps)``: ``image`` and ``baseline`` ``(H, W, 3)``, ``gradient_fn`` maps a
+            batch ``(m, H, W, 3)`` to the class score's gradients at those images; returns the
+            signed ``(H, W)`` attributions of the midpoint sum with ``steps`` points.
+
+    Returns:
+        :class:`Feedback`.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    rng = np.random.default_rng(45)
+    cases = []
+    for (h, w), base, steps in [((6, 6), 127.5, 4), ((4, 7), 0.0, 3), ((9, 9), 60.0, 8)]:
+        image = rng.uniform(0, 255, (h, w, 3))
+        baseline = np.full((h, w, 3), base)
+        _, gradient = _toy_score_and_gradient(rng.normal(0, 1, (h, w, 3)))
+        expected = integrated_gradients_reference(image, baseline, gradient, steps)
+        alphas = (np.arange(steps) + 0.5) / steps
+        from_black = gradient(alphas[:, None, None, None] * image[None]).mean(axis=0)
+        ends = np.arange(1, steps + 1) / steps
+        right_ends = gradient(baseline[None] + ends[:, None, None, None] * (image - baseline)[None]).mean(axis=0)
+        mistakes = {
+            "Image times gradient is not measured from the baseline: is Σ of your attributions still "
+            "y(x) − y(x′) with the grey baseline?":
+                (image * _mean_path_gradient(image, baseline, gradient, steps)).sum(axis=-1),
+            "Which α does the formula's sum use for its k-th point? Re-read the formula cell.":
+                ((image - baseline) * right_ends).sum(axis=-1),
+        }
+        if base != 0.0:  # with a black baseline the given function is right, which is why the bug hid
+            mistakes = {"This is what the given function computes: test its completeness with a grey baseline "
+                        "(the cell above the exercise). Which image is on the path at α = 0?":
+                            ((image - baseline) * from_black).sum(axis=-1), **mistakes}
+        cases.append(((image, baseline, gradient, steps), expected, mistakes))
+    return _judge(cases, integrated_gradients,
+                  "Does Σ of your attributions equal y(x) − y(x′) for the toy score with a grey baseline (the cell "
+                  "above)? If not, compare your function line by line with the formula cell.", compare=lambda a, b: _close(a, b, atol=1e-8))
+
+
+def _mean_path_gradient(image: np.ndarray, baseline: np.ndarray, gradient_fn: Callable, steps: int) -> np.ndarray:
+    alphas = (np.arange(steps) + 0.5) / steps
+    return gradient_fn(baseline[None] + alphas[:, None, None, None] * (image - baseline)[None]).mean(axis=0)
 
 
 # --------------------------------------------------------------------------- chapter 5
@@ -646,8 +711,8 @@ EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
     "cam_map": (3, check_cam_map),
     "grad_cam_weights": (3, check_grad_cam_weights),
     "energy_share": (4, check_energy_share),
-    "smooth_grad_map": (4, check_smooth_grad_map),
-    "ig_attributions": (4, check_ig_attributions),
+    "ig_bound": (4, check_ig_bound),
+    "integrated_gradients": (4, check_integrated_gradients),
     "mass_share": (5, check_mass_share),
     "uninformative_agreement": (5, check_uninformative_agreement),
     "model_contrast": (5, check_model_contrast),

@@ -26,7 +26,7 @@ __all__ = [
     "as_display_image", "show_image", "show_heatmap", "image_grid", "DEAD_CHANNEL_GREY", "channel_mosaic",
     "plot_channel_grid", "plot_layer_grids", "show_channel", "show_image_and_map", "plot_layer_profile",
     "filter_mosaic", "plot_filter_grid", "plot_ascent_curves", "plot_method_comparison", "overlay",
-    "show_overlay", "plot_cams", "show_pointing", "plot_gallery",
+    "show_overlay", "plot_cams", "show_pointing", "plot_gallery", "plot_outlined_maps",
 ]
 
 
@@ -706,4 +706,106 @@ def plot_gallery(images: np.ndarray, heatmaps: dict, row_titles: Sequence[str] |
             fig.colorbar(mappable, ax=list(row), fraction=0.012, pad=0.01)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def _outline(ax: Axes, outlines) -> None:
+    """Draw the object outline(s) ``(H, W)`` or ``(K, H, W)`` booleans: white over a black stroke."""
+    if outlines is None:
+        return
+    outlines = np.asarray(outlines, dtype=float)
+    for mask in outlines.reshape(-1, *outlines.shape[-2:]):
+        if mask.any():
+            ax.contour(mask, levels=[0.5], colors="black", linewidths=2.4)
+            ax.contour(mask, levels=[0.5], colors="white", linewidths=1.1)
+
+
+def plot_outlined_maps(images: np.ndarray, heatmaps: dict, masks: Sequence | None = None,
+                       row_titles: Sequence[str] | None = None, fig: Figure | None = None,
+                       cell_size: float = 1.9, alpha: float = 0.5, cmap: str = "jet",
+                       suptitle: str | None = None,
+                       colorbar_label: str = "share of the map's peak") -> Figure:
+    """Heatmaps laid over their images, with each object's outline and one shared colour bar.
+
+    One row per image: the image, then one panel per method (or setting), each map in ``[0, 1]``
+    drawn over the image with the same colour scale, and the outline of the ground-truth
+    object(s) in white, so that where a map falls can be judged against where the object is.
+    Row labels sit to the left of the rows and column titles above the first row only, so they
+    never overlap the panels.
+
+    Args:
+        images: ``(N, H, W, 3)`` in 0..255, or one image ``(H, W, 3)``.
+        heatmaps: column title → ``(N, H, W)`` maps in ``[0, 1]`` (``(H, W)`` for one image), or
+            ``None`` where the method does not apply (the panels say so).
+        masks: one entry per image: ``None`` (no outline, e.g. a photo), an ``(H, W)`` boolean
+            mask, or ``(K, H, W)`` for several objects; ``None`` for no outlines at all.
+        row_titles: a label per image, shown left of its row.
+        fig: a Figure to draw into (cleared first); a new one otherwise.
+        cell_size: inches per panel.
+        alpha: opacity of the maps over the images.
+        cmap: colour map of the maps.
+        suptitle: the figure's title.
+        colorbar_label: label of the shared colour bar.
+
+    Returns:
+        The Figure.
+
+    Taught in: ``04_beyond_grad_cam``.
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+        heatmaps = {k: (None if v is None else np.asarray(v)[None]) for k, v in heatmaps.items()}
+        masks = None if masks is None else [masks]
+    if not heatmaps:
+        raise ValueError("plot_outlined_maps needs at least one heatmap.")
+    n = len(images)
+    for title, maps in heatmaps.items():
+        if maps is not None and (np.ndim(maps) != 3 or len(maps) != n):
+            raise ValueError(f"heatmaps[{title!r}] must be ({n}, H, W), one map per image; got shape {np.shape(maps)}.")
+    if masks is not None and len(masks) != n:
+        raise ValueError(f"masks needs one entry per image ({n}); got {len(masks)}.")
+    if row_titles is not None and len(row_titles) != n:
+        raise ValueError(f"row_titles needs one label per image ({n}); got {len(row_titles)}.")
+    names = list(heatmaps)
+    columns = len(names) + 1
+    if fig is None:
+        fig = plt.figure(figsize=(columns * cell_size + 1.6, n * cell_size + (0.9 if suptitle else 0.5)),
+                         layout="constrained")
+    else:
+        fig.clear()
+    axes = fig.subplots(n, columns, squeeze=False)
+    for i, row in enumerate(axes):
+        row[0].imshow(as_display_image(images[i]))
+        _outline(row[0], None if masks is None else masks[i])
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        if row_titles is not None:
+            row[0].set_ylabel(row_titles[i], fontsize=9, rotation=0, ha="right", va="center", labelpad=6)
+        if i == 0:
+            row[0].set_title("image", fontsize=9)
+        for ax, name in zip(row[1:], names):
+            if i == 0:
+                ax.set_title(name, fontsize=9)
+            if heatmaps[name] is None:
+                ax.text(0.5, 0.5, "n/a for\nthis model", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+                continue
+            ax.imshow(as_display_image(images[i]))
+            heatmap = np.asarray(heatmaps[name][i], dtype=float)
+            height, width = images[i].shape[:2]
+            ax.imshow(heatmap, cmap=cmap, vmin=0.0, vmax=1.0, alpha=alpha,
+                      extent=(-0.5, width - 0.5, height - 0.5, -0.5))
+            _outline(ax, None if masks is None else masks[i])
+    bar = fig.colorbar(ScalarMappable(norm=Normalize(0.0, 1.0), cmap=cmap), ax=axes, fraction=0.02, pad=0.01,
+                       shrink=min(1.0, 0.9 if n > 1 else 1.0))
+    bar.set_label(colorbar_label, fontsize=9)
+    bar.ax.tick_params(labelsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
     return fig

@@ -123,17 +123,18 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda m, k: float(k.mean()), "weigh each pixel"),
         (lambda m, k: float((m * k).sum() / (m * ~k).sum()), "not by the mass outside"),
     ],
-    "smooth_grad_map": [
-        (lambda g: np.abs(g).mean(axis=0).max(axis=-1), "tf-keras-vis"),
-        (lambda g: np.abs(g.sum(axis=0)).max(axis=-1), "do not sum them"),
-        (lambda g: np.abs(g.mean(axis=0)).sum(axis=-1), "largest of the three colours"),
-        (lambda g: g.mean(axis=0).max(axis=-1), "absolute value"),
+    "ig_bound": [
+        (lambda x, b, g: g * np.abs((x - b).sum(axis=-1)), "cancel"),
+        (lambda x, b, g: g * np.abs(x - b).max(axis=-1), "how many terms"),
+        (lambda x, b, g: g * np.abs(x).sum(axis=-1), "not at black"),
+        (lambda x, b, g: np.abs(x - b).sum(axis=-1), "largest gradient"),
     ],
-    "ig_attributions": [
-        (lambda x, b, g: (x * g).sum(axis=-1), "not by the image alone"),
-        (lambda x, b, g: g.sum(axis=-1), "gradients alone are saliency"),
-        (lambda x, b, g: np.abs((x - b) * g).sum(axis=-1), "keeping the signs"),
-        (lambda x, b, g: ((x - b) * g).mean(axis=-1), "do not average them"),
+    "integrated_gradients": [
+        (lambda x, b, f, m: _buggy_integrated_gradients(x, b, f, m), "what the given function computes"),
+        (lambda x, b, f, m: (x * f(b[None] + ((np.arange(m) + 0.5) / m)[:, None, None, None] * (x - b)[None])
+                             .mean(axis=0)).sum(axis=-1), "measured from the baseline"),
+        (lambda x, b, f, m: ((x - b) * f(b[None] + (np.arange(1, m + 1) / m)[:, None, None, None] * (x - b)[None])
+                             .mean(axis=0)).sum(axis=-1), "Which α"),
     ],
     "mass_share": [
         (lambda h, m: float(h[m].mean()), "mean heat"),
@@ -156,6 +157,39 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda s, b, m: float((s * m).sum() / s.sum() - (b * m).sum() / b.sum()), "per image"),
     ],
 }
+
+
+def _buggy_integrated_gradients(image, baseline, gradient_fn, steps):
+    """The function notebook 04 gives for exercise 4.3, bug included (its path starts at black)."""
+    alphas = (np.arange(steps) + 0.5) / steps
+    path = alphas[:, None, None, None] * image[None]
+    return ((image - baseline) * gradient_fn(path).mean(axis=0)).sum(axis=-1)
+
+
+def test_the_toy_score_of_exercise_4_3_is_complete_under_the_solution(solutions):
+    """Exercise 4.3's toy score: the midpoint sum adds up to the score difference, the given bug does not."""
+    score, gradient = exercises.toy_score((6, 5, 3), seed=1)
+    image = np.random.default_rng(2).uniform(0, 255, (6, 5, 3))
+    fixed = solutions[4]["integrated_gradients"]
+    for value, bug_complete in ((0.0, True), (127.5, False)):
+        baseline = np.full_like(image, value)
+        difference = score(image[None])[0] - score(baseline[None])[0]
+        np.testing.assert_allclose(fixed(image, baseline, gradient, 64).sum(), difference, rtol=1e-3)
+        buggy = _buggy_integrated_gradients(image, baseline, gradient, 64).sum()
+        assert np.isclose(buggy, difference, rtol=1e-3) == bug_complete
+    with pytest.raises(ValueError, match="batch of images"):
+        gradient(image)
+
+
+def test_chapter_4_generic_hints_do_not_give_the_solution_away():
+    """A wrong answer no mistake matches gets a question, never the expression to type."""
+    for check, wrong in ((exercises.check_energy_share, lambda m, k: 0.5),
+                         (exercises.check_ig_bound, lambda x, b, g: -g * np.abs(x - b).sum(axis=-1)),
+                         (exercises.check_integrated_gradients, lambda x, b, f, m: np.zeros(x.shape[:2]))):
+        message = check(wrong).message
+        assert not check(wrong) and "?" in message
+        for giveaway in ("sum()", "abs(", "alphas", "(image - baseline)", "image − baseline", "/ heatmap"):
+            assert giveaway not in message, (giveaway, message)
 
 
 def _contrast(shape_maps, background_maps, masks):
