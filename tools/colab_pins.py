@@ -107,7 +107,8 @@ def constraints_text(freeze: str, *, python: str, date: str, commit: str, subjec
         f"# Key versions: {key}",
         "#",
         "# Colab installs `tensorflow` (with CUDA); on Linux the tests install `tensorflow-cpu`, the same",
-        "# release without GPU kernels. Left out (pip takes no URL as a constraint): " + (", ".join(skipped) or "none"),
+        "# release without GPU kernels. Left out (pip takes no URL as a constraint): "
+        + (", ".join(sorted(skipped, key=normalize)) or "none"),
         "",
     ]
     tensorflow = pins["tensorflow"][1]
