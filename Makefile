@@ -52,7 +52,7 @@ COLAB_PREVIOUS := $(lastword $(filter-out $(COLAB_CURRENT),$(COLAB_RUNTIMES)))
 COLAB_PACKAGES := tensorflow-cpu keras numpy matplotlib pillow ipywidgets widgetsnbextension tqdm ipython ipykernel
 
 .PHONY: help venv lab test unit-test nbval execute benchmark train clean distclean colab-links test-colab test-browser \
-	test-colab-current test-colab-previous wheel
+	test-colab-current test-colab-previous colab-venvs wheel
 
 help:
 	@echo "ConvNet X-Ray"
@@ -141,14 +141,23 @@ wheel: $(STAMP)
 		| { grep -v -F "$(PIP_NOISE)" || true; }
 	@touch $@
 
-# Unit tests (the bundled models' predictions against the pinned environment's included), then
-# every notebook top to bottom (nbval-lax: errors fail, outputs are not compared).
-test-colab-%: .venv-colab-%/.convnet-xray-installed
-	@.venv-colab-$*/bin/python -c 'import importlib.metadata as m, sys; print("test-colab-$* on Python", sys.version.split()[0], *(f"{n} {m.version(n)}" for n in ("tensorflow-cpu", "keras", "numpy", "matplotlib", "ipywidgets", "ipython", "ipykernel", "pillow")))'
+# Per runtime: its environment alone (colab-venv-2026.08), the unit tests (the bundled models'
+# predictions against the pinned environment's and the explorers under ipywidgets 7.7.1 among them),
+# every notebook top to bottom (nbval-lax: errors fail, outputs are not compared), or both.
+colab-venv-%: .venv-colab-%/.convnet-xray-installed
+	@.venv-colab-$*/bin/python -c 'import importlib.metadata as m, sys; print("Colab runtime $* on Python", sys.version.split()[0], *(f"{n} {m.version(n)}" for n in ("tensorflow-cpu", "keras", "numpy", "matplotlib", "ipywidgets", "ipython", "ipykernel", "pillow")))'
+
+test-colab-unit-%: colab-venv-%
 	CONVNET_XRAY_PINS=constraints/colab-$*.txt $(HEADLESS_ENV) .venv-colab-$*/bin/python -m pytest tests \
 		-p no:cacheprovider $(PYTEST_ARGS)
+
+test-colab-notebooks-%: colab-venv-%
 	$(NBVAL_ENV) .venv-colab-$*/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/ -p no:cacheprovider \
 		$(NBVAL_ARGS) $(PYTEST_ARGS)
+
+test-colab-%: test-colab-unit-% test-colab-notebooks-% ;
+
+colab-venvs: $(addprefix colab-venv-,$(COLAB_RUNTIMES))
 
 # Kept after the run (make would otherwise delete a stamp made by a chain of pattern rules).
 .PRECIOUS: .venv-colab-%/.convnet-xray-installed
