@@ -52,7 +52,8 @@ def test_a_changed_address_makes_everything_stale_and_one_run_fixes_it(copy) -> 
     old = colab_links.read_settings(copy)["url"]
     pyproject.write_text(pyproject.read_text().replace(old, "https://github.com/someone/xray-fork"))
     stale = colab_links.stale_files(copy)
-    assert sorted(p.name for p in stale) == sorted(["README.md", *(p.name for p in (copy / "notebooks").glob("*.ipynb"))])
+    notebooks = [p.name for p in (copy / "notebooks").glob("*.ipynb")]
+    assert sorted(p.name for p in stale) == sorted(["README.md", *notebooks])
     for path, text in colab_links.planned_files(copy).items():
         path.write_text(text, encoding="utf-8")
     assert colab_links.stale_files(copy) == []

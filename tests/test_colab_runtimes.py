@@ -147,7 +147,7 @@ def test_make_tests_each_runtime_on_its_own_python() -> None:
     dry = subprocess.run(["make", "-n", "test-colab"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for path in RUNTIMES:
         stamp = path.stem.removeprefix("colab-")
-        assert f"--nbval-lax --nbval-current-env notebooks/" in dry
+        assert "--nbval-lax --nbval-current-env notebooks/" in dry
         assert f"CONVNET_XRAY_PINS=constraints/{path.name}" in dry
         assert f"-m venv .venv-colab-{stamp}" in dry or (ROOT / f".venv-colab-{stamp}").exists()
     current = subprocess.run(["make", "-n", "test-colab-current"], cwd=ROOT, capture_output=True, text=True,

@@ -148,8 +148,8 @@ def test_setup_cell_on_colab_without_a_repository_installs_the_wheel_once(wheel,
     script = _setup_cell_script()
     first = subprocess.run([str(python), "-c", script], cwd=content, env=environment, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout + first.stderr[-3000:]
-    assert log.read_text().splitlines() == [f"git clone -q --depth 1 https://github.com/nobody/unpublished.git "
-                                            f"/content/convnet-xray"]
+    assert log.read_text().splitlines() == ["git clone -q --depth 1 https://github.com/nobody/unpublished.git "
+                                            "/content/convnet-xray"]
     assert f"Installed the course ({wheel.name})." in first.stdout
     assert "(the course needs TensorFlow >= " in first.stdout
     site = pathlib.Path(first.stdout.split("helpers from ")[1].strip()).parent.parent

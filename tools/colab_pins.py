@@ -146,8 +146,8 @@ def runtimes(root: pathlib.Path = ROOT) -> list[pathlib.Path]:
     return sorted(files, key=lambda path: (read_header(path).get("Freeze date", ""), path.name))
 
 
-# Test tools Colab lacks and the Colab tests do without (their tests skip).
-NOT_ON_COLAB = ("tf-keras-vis", "playwright")
+# Dev tools Colab lacks and the Colab tests do without (their tests skip; ruff lints once, in CI).
+NOT_ON_COLAB = ("tf-keras-vis", "playwright", "ruff")
 
 
 def test_tools(pyproject: pathlib.Path, constraints: pathlib.Path) -> list[str]:
