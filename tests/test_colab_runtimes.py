@@ -185,3 +185,19 @@ def test_readme_tells_how_to_get_python_313() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## On Colab"):]
     assert "pyenv install 3.13" in section and "PYTHON_3_13=" in section
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_colab_fails_without_the_runtimes_python(tmp_path) -> None:
+    """A runtime whose Python is missing fails `make test-colab` with the how-to, never a skip."""
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "tools", tmp_path / "tools")
+    (tmp_path / "constraints").mkdir()
+    text = RUNTIMES[-1].read_text(encoding="utf-8")
+    (tmp_path / "constraints" / "colab-2099.01.txt").write_text(re.sub(r"(?m)^# Python: .*$", "# Python: 3.99.0",
+                                                                       text))
+    run = subprocess.run(["make", "test-colab"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "no Python 3.99 found" in run.stderr and "pyenv install 3.99" in run.stderr
+    assert not (tmp_path / ".venv-colab-2099.01").exists()
