@@ -280,3 +280,14 @@ def test_command_line_check_exits_1_when_stale(copy, monkeypatch) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "colab_links.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_collapsed_setup_cell_is_not_counted_as_reading() -> None:
+    """The core path's reading time (helpers.benchmarks.core_path) skips collapsed code, keeps its figures."""
+    from helpers.benchmarks import core_path
+
+    setup = {"cell_type": "code", "metadata": dict(colab_links.SETUP_METADATA), "outputs": [],
+             "source": colab_links.setup_source(colab_links.read_settings()).splitlines(keepends=True)}
+    shown = {**setup, "metadata": {}}
+    assert core_path.reading_counts({"cells": [setup]})["core"]["code_lines"] == 0
+    assert core_path.reading_counts({"cells": [shown]})["core"]["code_lines"] > 30
