@@ -147,9 +147,11 @@ wheel: $(STAMP)
 colab-venv-%: .venv-colab-%/.convnet-xray-installed
 	@.venv-colab-$*/bin/python -c 'import importlib.metadata as m, sys; print("Colab runtime $* on Python", sys.version.split()[0], *(f"{n} {m.version(n)}" for n in ("tensorflow-cpu", "keras", "numpy", "matplotlib", "ipywidgets", "ipython", "ipykernel", "pillow")))'
 
+# COLAB_PYTEST_ARGS: what CI leaves out there to keep its time (.ci/run says what and why).
+COLAB_PYTEST_ARGS ?=
 test-colab-unit-%: colab-venv-%
 	CONVNET_XRAY_PINS=constraints/colab-$*.txt $(HEADLESS_ENV) .venv-colab-$*/bin/python -m pytest tests \
-		-p no:cacheprovider $(PYTEST_ARGS)
+		-p no:cacheprovider $(COLAB_PYTEST_ARGS) $(PYTEST_ARGS)
 
 test-colab-notebooks-%: colab-venv-%
 	$(NBVAL_ENV) .venv-colab-$*/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/ -p no:cacheprovider \
