@@ -36,24 +36,31 @@ HEADLESS_ENV := MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2
 # with MPLBACKEND=Agg a cell's figures would vanish and strict nbval would report missing outputs.
 NBVAL_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline TF_CPP_MIN_LOG_LEVEL=2
 
-# make test-colab: a second environment pinned to Colab's runtime (constraints/colab.txt), with
-# the course installed as the notebooks' Setup cell installs it, and the test tools of the dev
-# pins (not tf-keras-vis, which Colab lacks: its tests skip; not playwright).
-COLAB_VENV ?= .venv-colab
-COLAB_PY := $(COLAB_VENV)/bin/python
-COLAB_STAMP := $(COLAB_VENV)/.convnet-xray-installed
-COLAB_CONSTRAINTS := constraints/colab.txt
-# What the Colab image also ships and the course imports; the newest releases that fit the pins.
-COLAB_ALSO := pillow tqdm ipykernel
+# make test-colab: Colab's runtimes, one environment each. Every constraints/colab-YYYY.MM.txt is
+# one runtime Colab offers (written by tools/colab_pins.py from Colab's published freeze; its
+# header names the Python it runs on): .venv-colab-YYYY.MM is created with that Python (found by
+# tools/find_python.sh, which fails saying how to get one), pinned to that freeze, with the course
+# installed as the Setup cell installs it (--no-deps) and the test tools (Colab's versions where
+# Colab has them; not tf-keras-vis, which Colab lacks: its tests skip; not playwright).
+# `make test-colab` tests every runtime; `make test-colab-2026.08` one; -current and -previous
+# are the newest two.
+COLAB_RUNTIMES := $(sort $(patsubst constraints/colab-%.txt,%,$(wildcard constraints/colab-*.txt)))
+COLAB_CURRENT := $(lastword $(COLAB_RUNTIMES))
+COLAB_PREVIOUS := $(lastword $(filter-out $(COLAB_CURRENT),$(COLAB_RUNTIMES)))
+# What the course needs from Colab's image (pip takes the freeze's versions of these and of all
+# they pull in).
+COLAB_PACKAGES := tensorflow-cpu keras numpy matplotlib pillow ipywidgets widgetsnbextension tqdm ipython ipykernel
 
-.PHONY: help venv lab test unit-test nbval test-portable execute benchmark train clean distclean colab-links test-colab test-browser
+.PHONY: help venv lab test unit-test nbval test-portable execute benchmark train clean distclean colab-links \
+	test-colab test-browser test-colab-current test-colab-previous colab-venvs wheel
 
 help:
 	@echo "ConvNet X-Ray"
 	@echo "  make lab        open the course in JupyterLab (creates .venv on first use)"
 	@echo "  make test       unit tests, then every notebook re-run and compared (nbval)"
-	@echo "  make test-portable  make test with oneDNN held to AVX2 kernels (another CPU's float32 rounding)"
-	@echo "  make test-colab the same on Colab's runtime (constraints/colab.txt); notebooks must run without error"
+	@echo "  make test-portable  make test on AVX2 kernels (another CPU's float32 rounding)"
+	@echo "  make test-colab the same on each Colab runtime (constraints/colab-*.txt: $(COLAB_RUNTIMES)); notebooks must run without error"
+	@echo "  make wheel      build the course wheel, with its photos and models, into dist/ (for Colab without a repository)"
 	@echo "  make test-browser  JupyterLab in Debian's chromium: notebooks 01 and 03, every explorer control"
 	@echo "  make execute    re-execute notebooks in place (NB=notebooks/03_class_activation_maps.ipynb for one)"
 	@echo "  make colab-links   write pyproject's repository URL into badges, Setup cells and README"
@@ -121,27 +128,59 @@ execute: $(STAMP)
 colab-links: $(STAMP)
 	$(PY) tools/colab_links.py $(ARGS)
 
-$(COLAB_PY):
-	@if [ -z "$(PYTHON)" ]; then echo "make: no python3.11 or python3 on PATH; install Python 3.11." >&2; exit 1; fi
-	$(PYTHON) -m venv $(COLAB_VENV)
-
-$(COLAB_STAMP): $(COLAB_CONSTRAINTS) pyproject.toml | $(COLAB_PY)
-	@echo "Installing Colab's runtime ($(COLAB_CONSTRAINTS)) and the test tools into $(COLAB_VENV)"
-	$(PYTHON) -c 'import tomllib; dev = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]; print("\n".join(r for r in dev if not r.startswith(("tf-keras-vis", "playwright"))))' \
-		> $(COLAB_VENV)/test-tools.txt
-	$(COLAB_PY) -m pip install $(PIP_QUIET) --disable-pip-version-check -r $(COLAB_CONSTRAINTS) \
-		-c $(COLAB_CONSTRAINTS) $(COLAB_ALSO) -r $(COLAB_VENV)/test-tools.txt 2>&1 \
+# The course wheel (photos and models inside): what a teacher shares with the notebooks when the
+# repository is not published; the Setup cell installs it from Colab's working folder.
+wheel: $(STAMP)
+	rm -rf build dist/convnet_xray-*.whl
+	$(PY) -m pip wheel $(PIP_QUIET) --disable-pip-version-check --no-deps --no-build-isolation -w dist . 2>&1 \
 		| { grep -v -F "$(PIP_NOISE)" || true; }
-	@echo "Installing the course as the Setup cell does: pip install --no-deps -e ."
-	$(COLAB_PY) -m pip install $(PIP_QUIET) --disable-pip-version-check --no-deps -e . 2>&1 \
+	rm -rf build
+	@ls dist/convnet_xray-*.whl
+	@echo "Share this file with the notebooks; on Colab upload it to the Files pane (/content) and run the Setup cell."
+
+# One environment per runtime; reinstalled when its constraints file or pyproject.toml changes.
+.venv-colab-%/.convnet-xray-installed: constraints/colab-%.txt pyproject.toml
+	@python_version="$$(sed -n 's/^# Python: \([0-9]*\.[0-9]*\).*/\1/p' $<)"; \
+	if [ -z "$$python_version" ]; then echo "make: $< has no '# Python: X.Y.Z' header line (tools/colab_pins.py writes it)" >&2; exit 1; fi; \
+	interpreter="$$(tools/find_python.sh "$$python_version")"; \
+	rm -rf .venv-colab-$*; \
+	echo "Creating .venv-colab-$* with $$interpreter ($$("$$interpreter" --version 2>&1)) for Colab's runtime $*"; \
+	"$$interpreter" -m venv .venv-colab-$*
+	.venv-colab-$*/bin/python tools/colab_pins.py --test-tools pyproject.toml $< > .venv-colab-$*/test-tools.txt
+	@echo "Installing Colab's runtime $* ($<) and the test tools into .venv-colab-$*"
+	.venv-colab-$*/bin/python -m pip install $(PIP_QUIET) --disable-pip-version-check -c $< \
+		$(COLAB_PACKAGES) -r .venv-colab-$*/test-tools.txt 2>&1 | { grep -v -F "$(PIP_NOISE)" || true; }
+	@echo "Installing the course as the Setup cell does: pip install --no-deps"
+	.venv-colab-$*/bin/python -m pip install $(PIP_QUIET) --disable-pip-version-check --no-deps -e . 2>&1 \
 		| { grep -v -F "$(PIP_NOISE)" || true; }
 	@touch $@
 
-test-colab: $(COLAB_STAMP)
-	@$(COLAB_PY) -c 'import importlib.metadata as m, sys; print("test-colab on Python", sys.version.split()[0], *(f"{n} {m.version(n)}" for n in ("tensorflow-cpu", "keras", "ipywidgets", "numpy", "matplotlib", "pillow")))'
-	CONVNET_XRAY_PINS=$(COLAB_CONSTRAINTS) $(HEADLESS_ENV) $(COLAB_PY) -m pytest tests -p no:cacheprovider $(PYTEST_ARGS)
-	$(NBVAL_ENV) $(COLAB_PY) -m pytest --nbval-lax --nbval-current-env notebooks/ -p no:cacheprovider \
+# Per runtime: its environment alone (colab-venv-2026.08), the unit tests (the bundled models'
+# predictions against the pinned environment's and the explorers under ipywidgets 7.7.1 among them),
+# every notebook top to bottom (nbval-lax: errors fail, outputs are not compared), or both.
+colab-venv-%: .venv-colab-%/.convnet-xray-installed
+	@.venv-colab-$*/bin/python -c 'import importlib.metadata as m, sys; print("Colab runtime $* on Python", sys.version.split()[0], *(f"{n} {m.version(n)}" for n in ("tensorflow-cpu", "keras", "numpy", "matplotlib", "ipywidgets", "ipython", "ipykernel", "pillow")))'
+
+# COLAB_PYTEST_ARGS: what CI leaves out there to keep its time (.ci/run says what and why).
+COLAB_PYTEST_ARGS ?=
+test-colab-unit-%: colab-venv-%
+	CONVNET_XRAY_PINS=constraints/colab-$*.txt $(HEADLESS_ENV) .venv-colab-$*/bin/python -m pytest tests \
+		-p no:cacheprovider $(COLAB_PYTEST_ARGS) $(PYTEST_ARGS)
+
+test-colab-notebooks-%: colab-venv-%
+	$(NBVAL_ENV) .venv-colab-$*/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/ -p no:cacheprovider \
 		$(NBVAL_ARGS) $(PYTEST_ARGS)
+
+test-colab-%: test-colab-unit-% test-colab-notebooks-% ;
+
+colab-venvs: $(addprefix colab-venv-,$(COLAB_RUNTIMES))
+
+# Kept after the run (make would otherwise delete a stamp made by a chain of pattern rules).
+.PRECIOUS: .venv-colab-%/.convnet-xray-installed
+
+test-colab-current: test-colab-$(COLAB_CURRENT)
+test-colab-previous: test-colab-$(COLAB_PREVIOUS)
+test-colab: $(addprefix test-colab-,$(COLAB_RUNTIMES))
 
 # Needs Debian's chromium (/usr/bin/chromium, or CHROMIUM=...); never `playwright install`.
 test-browser: $(STAMP)
@@ -159,4 +198,4 @@ clean:
 	rm -rf .pytest_cache build *.egg-info
 
 distclean: clean
-	rm -rf $(VENV) $(COLAB_VENV)
+	rm -rf $(VENV) .venv-colab-*

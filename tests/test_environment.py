@@ -190,7 +190,7 @@ def test_simple_parser_on_a_sample(tmp_path, monkeypatch) -> None:
 
 
 def constraint_pins(path: pathlib.Path) -> dict[str, tuple[str, str, str]]:
-    """The ``==`` pins of a pip constraints file (``constraints/colab.txt``), keyed like
+    """The ``==`` pins of a pip constraints file (``constraints/colab-*.txt``), keyed like
     :func:`pyproject_pins`; comments and blank lines are skipped."""
     pins = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -203,33 +203,53 @@ def constraint_pins(path: pathlib.Path) -> dict[str, tuple[str, str, str]]:
 
 
 def test_colab_constraints_pin_the_runtime_the_course_supports() -> None:
-    pins = {name: version for name, version, _ in constraint_pins(ROOT / "constraints" / "colab.txt").values()}
-    for name in ("tensorflow-cpu", "tensorflow", "keras", "ipywidgets", "numpy", "matplotlib"):
-        assert name in pins, f"constraints/colab.txt does not pin {name}"
-    assert pins["tensorflow-cpu"] == pins["tensorflow"]
-    assert pins["keras"].startswith("3."), "the course needs Keras 3"
+    files = sorted((ROOT / "constraints").glob("colab-*.txt"))
+    assert len(files) >= 2, "Colab's current runtime and the previous one are both tested"
+    for path in files:
+        pins = {name: version for name, version, _ in constraint_pins(path).values()}
+        for name in ("tensorflow-cpu", "tensorflow", "keras", "ipywidgets", "numpy", "matplotlib", "ipython",
+                     "ipykernel", "pillow", "tqdm"):
+            assert name in pins, f"{path.name} does not pin {name}"
+        assert pins["tensorflow-cpu"] == pins["tensorflow"]
+        assert pins["keras"].startswith("3."), "the course needs Keras 3"
+
+
+# Installed into the Colab test environments by their own Python, not by the runtime's freeze.
+NOT_RUNTIME = {"pip"}
 
 
 def test_running_environment_matches_the_pins() -> None:
     """The environment the tests (and nbval's kernel) run in is the pinned one: pyproject.toml's,
-    or, under ``make test-colab`` (``CONVNET_XRAY_PINS=constraints/colab.txt``), Colab's."""
+    or, under ``make test-colab-X`` (``CONVNET_XRAY_PINS=constraints/colab-X.txt``), that Colab
+    runtime's: its Python, its key packages installed, and every installed package it pins at
+    Colab's version."""
     from packaging.markers import Marker
 
     wrong = []
     pins = pyproject_pins()
-    if os.environ.get("CONVNET_XRAY_PINS"):
-        pins = constraint_pins(ROOT / os.environ["CONVNET_XRAY_PINS"])
+    colab = os.environ.get("CONVNET_XRAY_PINS")
+    if colab:
+        path = ROOT / colab
+        header = re.search(r"^# Python: (\d+\.\d+)", path.read_text(encoding="utf-8"), re.MULTILINE)
+        assert header, f"{colab} names no Python"
+        assert "%d.%d" % sys.version_info[:2] == header[1], f"{colab} is Colab on Python {header[1]}"
+        pins = constraint_pins(path)
+        installed = {normalize_name(dist.metadata["Name"]) for dist in importlib.metadata.distributions()}
+        key = {"tensorflow-cpu", "keras", "numpy", "matplotlib", "ipywidgets", "widgetsnbextension", "ipython",
+               "ipykernel", "pillow", "tqdm"}
+        pins = {k: v for k, v in pins.items() if (v[0] in installed or v[0] in key) and v[0] not in NOT_RUNTIME}
     for name, version, marker in pins.values():
         if marker and not Marker(marker).evaluate():
             continue
         try:
-            installed = importlib.metadata.version(name)
+            installed_version = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             wrong.append(f"{name}: not installed (pinned {version})")
             continue
-        if installed != version:
-            wrong.append(f"{name}: {installed} installed, {version} pinned")
-    assert not wrong, "run `make test` (reinstalls .venv from pyproject.toml):\n" + "\n".join(wrong)
+        if installed_version != version:
+            wrong.append(f"{name}: {installed_version} installed, {version} pinned")
+    fix = "rebuild it: rm -rf .venv-colab-*; make test-colab" if colab else "run `make test` (reinstalls .venv)"
+    assert not wrong, f"{fix}:\n" + "\n".join(wrong)
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -95,3 +95,82 @@ def test_installed_wheel_loads_models_and_images_from_any_directory(wheel, tmp_p
     assert pathlib.Path(module).is_relative_to(site), f"helpers came from {module}, not the wheel"
     assert pathlib.Path(data_dir) == site / "helpers" / "_data"
     assert result == "(1, 6) 1.0 (150, 150, 3)"
+
+
+# ------------------------------------------------------------ the Setup cell on a simulated Colab
+def _simulated_colab(tmp_path: pathlib.Path) -> tuple[pathlib.Path, dict, pathlib.Path]:
+    """A fresh environment that sees this one's packages (Colab's TensorFlow, Keras, ...) but not
+    the course; a ``google.colab`` module whose upload button logs and uploads nothing; a ``git``
+    that logs and fails as for a repository that does not exist. Returns (python, env, log)."""
+    env_dir = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    python = env_dir / "bin" / "python"
+    site = pathlib.Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                       check=True, capture_output=True, text=True).stdout.strip())
+    # This environment's packages without the course (its editable install's metadata would make
+    # the course look installed already): a folder of links to everything else.
+    packages = tmp_path / "colab-packages"
+    packages.mkdir()
+    for entry in pathlib.Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.lower().startswith(("convnet_xray", "__editable__", "helpers")):
+            (packages / entry.name).symlink_to(entry)
+    (site / "dependencies.pth").write_text(f"{packages}\n")
+    log = tmp_path / "commands.log"
+    fakes = tmp_path / "fakes"
+    (fakes / "google" / "colab").mkdir(parents=True)
+    (fakes / "google" / "colab" / "__init__.py").write_text("from google.colab import files\n")
+    (fakes / "google" / "colab" / "files.py").write_text(
+        f"def upload():\n    open({str(log)!r}, 'a').write('files.upload()\\n')\n    return {{}}\n")
+    (fakes / "bin").mkdir()
+    git = fakes / "bin" / "git"
+    git.write_text(f"#!/bin/sh\necho \"git $*\" >> '{log}'\n"
+                   "echo \"fatal: repository 'https://github.com/nobody/unpublished.git/' not found\" >&2\nexit 128\n")
+    git.chmod(0o755)
+    environment = {"PATH": f"{fakes / 'bin'}:/usr/bin:/bin", "PYTHONPATH": str(fakes), "HOME": str(tmp_path),
+                   "TF_CPP_MIN_LOG_LEVEL": "2", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return python, environment, log
+
+
+def _setup_cell_script() -> str:
+    sys.path.insert(0, str(ROOT / "tools"))
+    import colab_links
+
+    settings = colab_links.read_settings()
+    source = colab_links.setup_source({**settings, "url": "https://github.com/nobody/unpublished"})
+    return "import google.colab\n" + source + "\nimport helpers\nprint('helpers from', helpers.__file__)\n"
+
+
+def test_setup_cell_on_colab_without_a_repository_installs_the_wheel_once(wheel, tmp_path) -> None:
+    python, environment, log = _simulated_colab(tmp_path)
+    content = tmp_path / "content"
+    content.mkdir()
+    shutil.copy2(wheel, content / wheel.name)
+    script = _setup_cell_script()
+    first = subprocess.run([str(python), "-c", script], cwd=content, env=environment, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    assert log.read_text().splitlines() == ["git clone -q --depth 1 https://github.com/nobody/unpublished.git "
+                                            "/content/convnet-xray"]
+    assert f"Installed the course ({wheel.name})." in first.stdout
+    assert "(the course needs TensorFlow >= " in first.stdout
+    site = pathlib.Path(first.stdout.split("helpers from ")[1].strip()).parent.parent
+    assert site.is_relative_to(tmp_path / "env"), "helpers is imported from the installed wheel"
+    installed = {path.name.split("-")[0] for path in site.iterdir() if path.name.endswith(".dist-info")}
+    assert installed == {"convnet_xray"}, f"--no-deps: nothing but the course is installed, found {installed}"
+    second = subprocess.run([str(python), "-c", script], cwd=content, env=environment, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Installed the course" not in second.stdout and len(log.read_text().splitlines()) == 1
+
+
+def test_setup_cell_on_colab_without_a_repository_or_a_wheel_stops_with_the_message(tmp_path) -> None:
+    python, environment, log = _simulated_colab(tmp_path)
+    content = tmp_path / "content"
+    content.mkdir()
+    run = subprocess.run([str(python), "-c", _setup_cell_script()], cwd=content, env=environment,
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert log.read_text().splitlines()[1:] == ["files.upload()"]
+    assert "upload the course wheel (convnet_xray-<version>-py3-none-any.whl" in run.stdout
+    assert run.stderr.strip().splitlines()[-1] == (
+        "RuntimeError: Setup stopped: no course repository at https://github.com/nobody/unpublished and no "
+        f"convnet_xray-<version>-py3-none-any.whl in {content}. Upload the wheel there (Files pane), then run this "
+        "cell again.")

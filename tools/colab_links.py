@@ -25,18 +25,26 @@ import re
 import sys
 import tomllib
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import colab_pins  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 README_BLOCK = re.compile(r"(<!-- colab-links:start -->\n).*?(<!-- colab-links:end -->)", re.DOTALL)
 SETUP_MARK = "# Setup"
+# The Setup cell's first line: "#@title Setup: ..." (a Colab form title), or "# Setup: ..." before it was one.
+SETUP_FIRST_LINE = re.compile(r"#\s*(@title\s+)?Setup\b")
 
 
 def read_settings(root: pathlib.Path = ROOT) -> dict:
     """The repository URL, the badge branch, the pinned and the oldest supported versions.
 
+    The oldest supported TensorFlow and Keras are those of the oldest Colab runtime the course is
+    tested on: the oldest ``constraints/colab-*.txt`` (by its freeze date).
+
     Raises:
-        ValueError: pyproject.toml or constraints/colab.txt lacks an entry the script needs.
+        ValueError: pyproject.toml or the constraints files lack an entry the script needs.
     """
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     url = project["project"].get("urls", {}).get("Repository", "").rstrip("/")
@@ -44,21 +52,22 @@ def read_settings(root: pathlib.Path = ROOT) -> dict:
     if not match:
         raise ValueError(f"[project.urls] Repository must be a https://github.com/<owner>/<name> URL, not {url!r}.")
     branch = project.get("tool", {}).get("convnet-xray", {}).get("colab-branch", "main")
-    pins = {}
-    for line in (root / "constraints" / "colab.txt").read_text(encoding="utf-8").splitlines():
-        found = re.match(r"^\s*(tensorflow-cpu|keras)==(\d+)\.(\d+)", line)
-        if found:
-            pins[found[1]] = f"{found[2]}.{found[3]}"
+    runtimes = colab_pins.runtimes(root)
+    if not runtimes:
+        raise ValueError("constraints/ has no colab-*.txt (tools/colab_pins.py writes them from Colab's freeze).")
+    oldest = colab_pins.read_pins(runtimes[0])
     pinned = {}
     for requirement in project["project"]["dependencies"]:
         found = re.match(r"^\s*(tensorflow-cpu|keras)==([^;\s]+)", requirement)
         if found:
             pinned[found[1]] = found[2]
     for needed in ("tensorflow-cpu", "keras"):
-        if needed not in pins or needed not in pinned:
-            raise ValueError(f"{needed} must be pinned with == in constraints/colab.txt and pyproject.toml.")
-    return {"url": url, "owner": match[1], "name": match[2], "branch": branch,
-            "oldest": {"TensorFlow": pins["tensorflow-cpu"], "Keras": pins["keras"]},
+        if needed not in oldest or needed not in pinned:
+            raise ValueError(f"{needed} must be pinned with == in {runtimes[0].relative_to(root)} and pyproject.toml.")
+    floor = {name: ".".join(oldest[key].split(".")[:2]) for name, key in (("TensorFlow", "tensorflow-cpu"),
+                                                                          ("Keras", "keras"))}
+    return {"url": url, "owner": match[1], "name": match[2], "branch": branch, "oldest": floor,
+            "oldest_runtime": runtimes[0].name,
             "pinned": {"TensorFlow": pinned["tensorflow-cpu"], "Keras": pinned["keras"]}}
 
 
@@ -69,22 +78,30 @@ def badge(settings: dict, notebook: str) -> str:
     return f"[![Open In Colab]({BADGE_IMAGE})]({target})"
 
 
+# The Setup cell is collapsed (Colab: a form showing only its title; Jupyter: input hidden), so a
+# student sees one line and its output; its code is there for whoever opens it.
+SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
+WHEEL_NAME = "convnet_xray-<version>-py3-none-any.whl"
+
+
 def setup_source(settings: dict) -> str:
-    """The Setup cell: on Colab clone (once) and install the course, everywhere check versions."""
+    """The Setup cell (runs before the course is installed, so it imports nothing of it).
+
+    On Colab, unless the course is already installed: clone the repository and install it with
+    ``pip install --no-deps -e``; when the clone fails, install a course wheel from the working
+    folder (``/content``) with ``pip install --no-deps``; with neither, say how to get and upload
+    a wheel, offer Colab's upload button, and stop. ``--no-deps`` keeps Colab's TensorFlow, Keras,
+    NumPy and ipywidgets as they are. Everywhere: print TensorFlow's and Keras' versions and stop
+    when they are older than the oldest Colab runtime the course is tested on.
+    """
     tf_min, keras_min = settings["oldest"]["TensorFlow"], settings["oldest"]["Keras"]
-    return f'''{SETUP_MARK}: on Colab it fetches and installs the course; everywhere it checks TensorFlow and Keras.
-# Written by `make colab-links` from pyproject.toml and constraints/colab.txt: edit those, not this cell.
+    return f'''#@title {SETUP_MARK[2:]}: run this cell first (on Colab it installs the course)
+# Written by `make colab-links` (tools/colab_links.py): edit that script, not this cell.
 def _setup_course(url="{settings['url']}", folder="/content/{settings['name']}"):
-    import importlib.metadata, os, re, subprocess, sys
-    if "google.colab" in sys.modules:
-        steps = [] if os.path.isdir(os.path.join(folder, ".git")) else [["git", "clone", "-q", url + ".git", folder]]
-        steps.append([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", folder])
-        for step in steps:
-            if subprocess.run(step).returncode != 0:
-                raise RuntimeError(f"Setup failed running: {{' '.join(step)}}\\nCheck the address and the connection, "
-                                   f"then run this cell again. To start over, first run: !rm -rf {{folder}}")
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+    import glob, importlib, importlib.metadata, os, re, subprocess, sys
+    def run(*command):
+        env = {{**os.environ, "GIT_TERMINAL_PROMPT": "0"}}  # a missing repository fails, never asks for a password
+        return subprocess.run(command, capture_output=True, text=True, env=env)
     def version(*names):
         for name in names:
             try:
@@ -92,6 +109,40 @@ def _setup_course(url="{settings['url']}", folder="/content/{settings['name']}")
             except importlib.metadata.PackageNotFoundError:
                 pass
         return "missing"
+    if "google.colab" in sys.modules and version("convnet-xray") == "missing":
+        wheel = "{WHEEL_NAME}"
+        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
+        clone = ["git", "clone", "-q", "--depth", "1", url + ".git", folder]
+        cloned = os.path.isdir(os.path.join(folder, ".git"))
+        if not cloned:
+            result = run(*clone)
+            cloned = result.returncode == 0
+            if not cloned:
+                why = (result.stderr.strip().splitlines() or ["git failed"])[-1]
+                print(f"No course repository at {{url}} ({{why}}); looking for a course wheel in {{os.getcwd()}}.")
+        wheels = lambda: sorted((p for p in glob.glob("convnet_xray-*.whl")
+                                 if re.fullmatch(r"convnet_xray-[^-]+-py3-none-any\\.whl", p)), key=os.path.getmtime)
+        if not cloned and not wheels():
+            print(f"To run the course without its repository, upload the course wheel ({{wheel}}; "
+                  f"your teacher has it, `make wheel` builds it) with the button below, or with the Files pane "
+                  f"(folder icon on the left, then the upload icon) into {{os.getcwd()}}, then run this cell again.")
+            try:
+                from google.colab import files
+                files.upload()
+            except Exception as error:  # no browser to upload from
+                print(f"(No upload: {{error}})")
+            if not wheels():
+                raise RuntimeError(f"Setup stopped: no course repository at {{url}} and no {{wheel}} in "
+                                   f"{{os.getcwd()}}. Upload the wheel there (Files pane), then run this cell again.")
+        step = pip + (["-e", folder] if cloned else [os.path.abspath(wheels()[-1])])
+        result = run(*step)
+        if result.returncode != 0:
+            raise RuntimeError(f"Setup failed running: {{' '.join(step)}}\\n{{result.stderr[-2000:]}}\\nTo start "
+                               f"over, first run: !rm -rf {{folder}}")
+        if cloned and folder not in sys.path:
+            sys.path.insert(0, folder)
+        importlib.invalidate_caches()
+        print(f"Installed the course ({{'cloned from ' + url if cloned else os.path.basename(step[-1])}}).")
     found = {{"TensorFlow": version("tensorflow", "tensorflow-cpu"), "Keras": version("keras")}}
     oldest = {{"TensorFlow": "{tf_min}", "Keras": "{keras_min}"}}
     numbers = lambda text: tuple(int(part) for part in re.findall(r"\\d+", text)[:2])
@@ -100,7 +151,7 @@ def _setup_course(url="{settings['url']}", folder="/content/{settings['name']}")
     old = [name for name in found if found[name] == "missing" or numbers(found[name]) < numbers(oldest[name])]
     if old:
         raise RuntimeError(f"This runtime's {{' and '.join(old)}} is older than the course supports. On Colab pick "
-                           f"the latest runtime (Runtime > Change runtime type), or run: %pip install "
+                           f"the latest runtime version (Runtime > Change runtime type), or run: %pip install "
                            f"\\"tensorflow>={tf_min}\\" \\"keras>={keras_min}\\" and restart the session.")
 
 _setup_course()'''
@@ -135,7 +186,7 @@ def updated_notebook(text: str, notebook: str, settings: dict) -> str:
     data = json.loads(text)
     cells = data["cells"]
     code = next((i for i, cell in enumerate(cells) if cell["cell_type"] == "code"), None)
-    if code is None or not "".join(cells[code]["source"]).startswith(SETUP_MARK):
+    if code is None or not SETUP_FIRST_LINE.match("".join(cells[code]["source"])):
         raise ValueError(f"{notebook}: its first code cell must be the Setup cell (starting with {SETUP_MARK!r}).")
     markdown = next((cell for cell in cells[:code] if cell["cell_type"] == "markdown"), None)
     if markdown is None:
@@ -147,6 +198,7 @@ def updated_notebook(text: str, notebook: str, settings: dict) -> str:
     setup = cells[code]
     setup["source"] = _source_lines(setup_source(settings))
     setup["outputs"] = setup_output(settings)
+    setup["metadata"] = {**setup.get("metadata", {}), **SETUP_METADATA}
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 

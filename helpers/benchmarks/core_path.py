@@ -44,12 +44,15 @@ def _part(cell: dict) -> str:
 def reading_counts(notebook: dict) -> dict[str, dict[str, float]]:
     """Per part (``core``, ``deep-dive``, ``exercise``): prose words, code lines, figures, cells.
 
-    Untagged cells (the title and the Colab setup) count as core.
+    Untagged cells (the title and the Colab setup) count as core. A cell whose source is collapsed
+    (``"jupyter": {"source_hidden": true}``: the Setup cell, the claim checks) is not read: only its
+    figures count.
     """
     counts: dict[str, dict[str, float]] = {}
     for cell in notebook["cells"]:
         c = counts.setdefault(_part(cell), {"words": 0, "code_lines": 0, "figures": 0, "cells": 0})
-        source = "".join(cell["source"])
+        hidden = cell.get("metadata", {}).get("jupyter", {}).get("source_hidden", False)
+        source = "" if hidden else "".join(cell["source"])
         c["cells"] += 1
         if cell["cell_type"] == "markdown":
             c["words"] += len(_WORD.findall(re.sub(r"\$[^$]*\$|`[^`]*`|\(http[^)]*\)", " x ", source)))
