@@ -349,3 +349,10 @@ def test_the_leak_detector_catches_a_recipe_hint():
     forbidden = _solution_expressions(3, "cam_map") | {_normal(f) for f in FORBIDDEN_IN_HINTS["check_cam_map"]}
     assert _leaks(recipe, forbidden)
     assert not _leaks("Which axis does the weighted sum run over? Re-read step ④.", forbidden)
+
+
+def test_the_solutions_readme_lists_every_exercise():
+    readme = (SOLUTIONS / "README.md").read_text(encoding="utf-8")
+    for name, (chapter, _) in EXERCISES.items():
+        assert f"(ch{chapter}_solutions.py)" in readme, chapter
+        assert f"`{name}`" in readme, f"notebooks/solutions/README.md does not list {name}"
