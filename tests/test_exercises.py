@@ -368,3 +368,33 @@ def test_the_solutions_readme_lists_every_exercise():
     for name, (chapter, _) in EXERCISES.items():
         assert f"(ch{chapter}_solutions.py)" in readme, chapter
         assert f"`{name}`" in readme, f"notebooks/solutions/README.md does not list {name}"
+
+
+@pytest.mark.parametrize("answer, words", [
+    (lambda right: np.zeros_like(right), "only zeros"),
+    (lambda right: -right, "opposite sign"),
+    (lambda right: right.T, "wrong orientation"),
+    (lambda right: 3 * right, "constant factor"),
+    (lambda right: np.full_like(right, 0.5), "same number everywhere"),
+    (lambda right: right * np.nan, "NaN"),
+    (lambda right: right[:, :2], "shape (4, 2)"),
+    (lambda right: "a map", "not a number"),
+])
+def test_an_unrecognised_answer_is_described_without_the_answer(answer, words):
+    right = np.random.default_rng(1).normal(size=(4, 4))
+    cases = [((right,), right, {})]
+    with np.errstate(all="ignore"):
+        feedback = exercises._judge(cases, answer, "Which step differs from the cell above?")
+    assert not feedback and words in feedback.message, feedback.message
+    assert "Which step differs from the cell above?" in feedback.message
+    assert not re.search(r"-?\d+\.\d+", feedback.message)  # no value of the expected result
+
+
+def test_a_compare_that_raises_does_not_crash_the_hint():
+    def fussy(a, b):
+        if np.any(np.asarray(a) < 0):
+            raise ValueError("no negatives")
+        return exercises._close(a, b)
+
+    feedback = exercises._judge([((1,), np.arange(1.0, 4.0), {})], lambda x: np.ones(3) * 9, "Why?", compare=fussy)
+    assert not feedback and feedback.message.endswith("Why?")
