@@ -231,6 +231,13 @@ FORBIDDEN_IN_HINTS = {  # checker name -> fragments (compared without spaces, ba
     "check_mass_share": ["(heatmap*mask).sum()/heatmap.sum()", "heatmap[mask].sum()/heatmap.sum()"],
     "check_uninformative_agreement": ["1/num_classes", "1.0/num_classes", "1/n", "a=1/n"],
     "check_model_contrast": ["shares(shape_maps).mean()-shares(background_maps).mean()", "(m*k).sum()/m.sum()"],
+    # checkers the chapter helpers are adding (their fragments apply once they land)
+    "check_dense_params": ["512*(side*side*128+1)", "side*side*128", "512*("],
+    "check_grad_cam_map": ["grads.mean(axis=(0,1))", "maps@alpha", "axis=(0,1)"],
+    "check_logit_grad_cam": ["logits[0,class_index]", "head.kernel)+head.bias", "tf.matmul(head_in"],
+    "check_ig_bound": ["max_gradient*np.abs(image-baseline)", "g·σ_c|x_c−x'_c|", "abs(image-baseline).sum"],
+    "check_integrated_gradients": ["baseline[none]+alphas", "baseline+alpha*(image-baseline)", "x'+α(x−x')"],
+    "check_cell_ceiling": ["reshape(h//cell,cell,w//cell,cell)", "mean(axis=(1,3))", "blocks.max()"],
 }
 """Per checker, the solution's expression written the ways a hint could write it. A checker added
 later is covered by the generic check (the solution body's own expressions); list it here, or give
