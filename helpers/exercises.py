@@ -7,6 +7,15 @@ hint. Common mistakes (a missing bias, a sum instead of a mean, a descent instea
 ...) are recognised and named; the expected values are never printed, so a checker cannot be
 used to read the answer off.
 
+The hints follow one policy (:func:`_judge`). A known mistake is named ("Each filter also has one
+bias: count it."). An answer that matches no known mistake gets what can be said without the
+answer (a wrong shape, NaN, only zeros, a constant, the negated, transposed or rescaled result) and
+then a guiding question or a pointer to the cell to re-read, never the recipe: a checker's generic
+hint is shown only when it asks a question or starts with "Re-read"; a statement is replaced by the
+machinery's own question. No hint contains the solution's expression (``tests/test_exercises.py``
+feeds every checker zeros, a constant, random values, the negated and transposed answer, and looks
+for it).
+
 The solutions live apart, in ``notebooks/solutions/`` (the tests run the checkers on them).
 
 Taught in: ``01_intermediate_activations`` (:func:`check_conv_params`,
@@ -74,6 +83,12 @@ class Feedback:
 
 _NOT_STARTED = "Replace `raise NotImplementedError` with your code, then run this cell again."
 
+_REREAD = ("Which quantity does the exercise ask for, and over which axes? Re-read {where}, then compare it with "
+           "your code one step at a time.")
+"""The machinery's own guiding question, for an answer that matches no known mistake."""
+
+_ABOVE = "the text just above this exercise"
+
 
 def _call(fn: Callable, *args: Any) -> tuple[Any, Feedback | None]:
     """Call the student's function; turn an exception or a missing return into feedback."""
@@ -99,12 +114,83 @@ def _close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
+def _is_guidance(hint: str) -> bool:
+    """True when a checker's generic hint guides (asks a question, or points to a cell to re-read).
+
+    The policy for an answer that matches no known mistake: its hint asks a guiding question or
+    points to the cell to re-read; it never states the recipe (a statement such as "weighted sum,
+    then the ReLU, then divide by the maximum" *is* the solution). A generic hint that contains a
+    question mark, or starts with "Re-read" / "Look again", is shown; any other is replaced by the
+    machinery's own question (:data:`_REREAD`).
+    """
+    text = hint.strip()
+    return "?" in text or text.lower().startswith(("re-read", "reread", "look again"))
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    try:
+        array = np.asarray(value, dtype="float64")
+    except (TypeError, ValueError):
+        return None
+    return array
+
+
+def _diagnosis(result: Any, expected: Any, compare: Callable[[Any, Any], bool]) -> str:
+    """What can be said about an unrecognised answer (see :func:`_describe`); never raises."""
+    try:
+        with np.errstate(all="ignore"):
+            return _describe(result, expected, compare)
+    except Exception:  # a checker's compare that cannot take a transformed result: say nothing more
+        return ""
+
+
+def _describe(result: Any, expected: Any, compare: Callable[[Any, Any], bool]) -> str:
+    """What can be said about an unrecognised answer without giving the expected values away.
+
+    Names its shape when it differs from the expected one, and recognises results that are NaN,
+    only zeros, one constant value, the negated, transposed or rescaled right answer. Returns ""
+    when nothing of that kind applies.
+    """
+    got, want = _as_array(result), _as_array(expected)
+    if got is None:
+        return (f"Your function returned a {type(result).__name__}, which is not a number or an array of numbers. ")
+    if want is None:
+        return ""
+    if got.shape != want.shape:
+        swapped = got.ndim == want.ndim and got.ndim >= 2 and sorted(got.shape) == sorted(want.shape)
+        return (f"Your result has shape {got.shape}; the expected result has shape {want.shape}"
+                + (" (the same axes in another order?). " if swapped else ". "))
+    if not np.all(np.isfinite(got)):
+        return "Your result contains NaN or infinite values: is there a division by zero, or a mean of an empty slice? "
+    if got.size and not np.any(got) and np.any(want):
+        return ("Your function returns only zeros: does it use its inputs? " if got.size > 1 else
+                "Your function returns 0: does it use its inputs? ")
+    with np.errstate(all="ignore"):
+        if np.any(want) and compare(-got, want):
+            return "Your result has the right size but the opposite sign: which term comes first, and in which direction? "
+        if got.ndim >= 2 and got.shape == got.T.shape and compare(got.T, want):
+            return "Your result has the right values in the wrong orientation: which axis is which? "
+        if got.size > 1 and np.ptp(got) == 0 and np.ptp(want) > 0:
+            return "Your result is the same number everywhere: which part of the input should make it vary? "
+        scale = float(np.vdot(got, want) / np.vdot(want, want)) if np.vdot(want, want) > 0 else 0.0
+        if got.size > 1 and np.isfinite(scale) and scale > 0 and not np.isclose(scale, 1.0) and compare(got / scale, want):
+            return ("Your result is proportional to the right one, off by a constant factor: "
+                    "which step sets the scale? ")
+    return ""
+
+
 def _judge(cases: Iterable[tuple[tuple, Any, dict[str, Any]]], fn: Callable, generic_hint: str,
-           compare: Callable[[Any, Any], bool] = _close) -> Feedback:
+           compare: Callable[[Any, Any], bool] = _close, *, reread: str | None = None) -> Feedback:
     """Run every case; the first wrong answer decides the hint (a known mistake, or the generic one).
 
     Each case is ``(arguments, expected, mistakes)`` where ``mistakes`` maps a hint to what that
-    mistake would have returned.
+    mistake would have returned. A known mistake's hint names the mistake. An answer that matches
+    none gets what the machinery can say about it (:func:`_diagnosis`: a wrong shape, NaN, only
+    zeros, a constant, the negated, transposed or rescaled answer), then ``generic_hint`` when it
+    guides (:func:`_is_guidance`: a question, or a pointer to the cell to re-read), otherwise the
+    machinery's own question pointing to ``reread`` (the cell to re-read, e.g. "the cell on step ⑤";
+    default: the text just above the exercise). No hint contains the solution's expression: the
+    tests feed every checker wrong answers and look for it.
     """
     cases = list(cases)
     for args, expected, mistakes in cases:
@@ -116,11 +202,8 @@ def _judge(cases: Iterable[tuple[tuple, Any, dict[str, Any]]], fn: Callable, gen
         for hint, wrong in mistakes.items():
             if compare(result, wrong):
                 return Feedback(False, hint)
-        expected_shape = np.shape(expected)
-        if np.shape(result) != expected_shape:
-            return Feedback(False, f"Your result has shape {np.shape(result)}; the expected result has shape "
-                                   f"{expected_shape}. {generic_hint}")
-        return Feedback(False, generic_hint)
+        guidance = generic_hint if _is_guidance(generic_hint) else _REREAD.format(where=reread or _ABOVE)
+        return Feedback(False, _diagnosis(result, expected, compare) + guidance)
     return Feedback(True, f"Your function gives the right result on all {len(cases)} test cases.")
 
 

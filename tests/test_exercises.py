@@ -3,6 +3,8 @@ wrong answers with the right hint, and never print the expected values."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import pathlib
 import re
 import runpy
@@ -148,7 +150,7 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda n: 0.5, "Half right"),
         (lambda n: 1.0, "gives the answer away"),
         (lambda n: 1 / (n - 1), "own colour"),
-        (lambda n: 1 / 6, "equally likely"),  # right for six classes only
+        (lambda n: 1 / 6, "?"),  # right for six classes only: no known mistake, a guiding question
     ],
     "model_contrast": [
         (lambda s, b, m: -_contrast(s, b, m), "reversed"),
@@ -210,9 +212,13 @@ def test_common_wrong_answers_fail_with_their_hint(name):
         assert repr(feedback).startswith("❌ Not yet.")
 
 
-def test_an_unrecognised_wrong_answer_gets_the_general_hint():
-    feedback = exercises.check_conv_params(lambda k, c, f: 7)
-    assert not feedback and "multiply by the number of filters" in feedback.message
+def test_an_unrecognised_wrong_answer_gets_a_guiding_question_not_the_recipe():
+    recipe = "Weighted sum, then the ReLU, then divide by the maximum."  # a statement: the solution in words
+    question = "Which of the maps' axes does the weighted sum run over?"
+    cases = [((np.ones(3),), np.arange(3.0), {})]
+    assert recipe not in exercises._judge(cases, lambda x: x, recipe).message
+    assert "Re-read the cell on step ⑤" in exercises._judge(cases, lambda x: x, recipe, reread="the cell on step ⑤").message
+    assert question in exercises._judge(cases, lambda x: x, question).message
 
 
 def test_feedback_never_contains_the_expected_values(solutions):
@@ -233,3 +239,201 @@ def test_feedback_never_contains_the_expected_values(solutions):
                for number in re.findall(r"\d+(?:\.\d+)?", re.sub(r"shape \([\d, ]*\)", "", message))}
     assert numbers <= {"0", "1", "2", "3", "8"}, numbers
     assert not numbers & {value for value in expected if len(value) > 1}
+
+
+# --------------------------------------------------------------------------- hints never give the solution away
+# Every checker (discovered, not listed) is fed wrong answers built from its own solution: zeros,
+# a constant, random values, the negated and the transposed (for a vector: reversed) answer. No
+# hint it gives may contain the solution's expression: neither a code expression of the solution
+# function's body (found by parsing notebooks/solutions/chN_solutions.py) nor a fragment listed for
+# that checker below or in the checker's attribute ``forbidden_in_hints`` (the same expression
+# spelled another way: other variable names, the formula in words or symbols).
+
+FORBIDDEN_IN_HINTS = {  # checker name -> fragments (compared without spaces, backticks or case)
+    "check_conv_params": ["(k*k*c+1)", "f*(", "k×k×in_channels+1", "×filters"],
+    "check_feature_map_side": ["(side-2)//2", "//2", "-2)//"],
+    "check_layer_sparsity": ["maps==0", "==0).mean", ".all(axis=(0,1))"],
+    "check_filter_loss": ["[border:height-border", "[border:h-border", ".mean()"],
+    "check_ascent_step": ["image+step_size", "step_size×gradient", "step_size*gradient", "/(rms", "g/rms"],
+    "check_silent_filters": ["~interior.any", "flatnonzero(~", ".any(axis=(0,1))"],
+    "check_class_score": ["@weights[:,", "+bias[", "mean(axis=(0,1))@"],
+    "check_cam_map": ["maps@weights", "@weights[:,class_index]", "@weights[:,c]", "positive/positive.max"],
+    "check_grad_cam_weights": ["grads.mean(axis=(0,1))", "mean(axis=(0,1))"],
+    "check_energy_share": ["(heatmap*mask).sum()/heatmap.sum()", "sum(map·mask)/sum(map)", "Σmap·mask/Σmap"],
+    "check_smooth_grad_map": ["abs(gradients.mean(axis=0))", ".max(axis=-1)", "mean(axis=0)).max"],
+    "check_ig_attributions": ["(image-baseline)*", "(image−baseline)×meangradient", "(x−x')·ḡ", "(x-x')*"],
+    "check_mass_share": ["(heatmap*mask).sum()/heatmap.sum()", "heatmap[mask].sum()/heatmap.sum()"],
+    "check_uninformative_agreement": ["1/num_classes", "1.0/num_classes", "1/n", "a=1/n"],
+    "check_model_contrast": ["shares(shape_maps).mean()-shares(background_maps).mean()", "(m*k).sum()/m.sum()"],
+    # checkers the chapter helpers are adding (their fragments apply once they land)
+    "check_dense_params": ["512*(side*side*128+1)", "side*side*128", "512*("],
+    "check_grad_cam_map": ["grads.mean(axis=(0,1))", "maps@alpha", "axis=(0,1)"],
+    "check_logit_grad_cam": ["logits[0,class_index]", "head.kernel)+head.bias", "tf.matmul(head_in"],
+    "check_ig_bound": ["max_gradient*np.abs(image-baseline)", "g·σ_c|x_c−x'_c|", "abs(image-baseline).sum"],
+    "check_integrated_gradients": ["baseline[none]+alphas", "baseline+alpha*(image-baseline)", "x'+α(x−x')"],
+    "check_cell_ceiling": ["reshape(h//cell,cell,w//cell,cell)", "mean(axis=(1,3))", "blocks.max()"],
+}
+"""Per checker, the solution's expression written the ways a hint could write it. A checker added
+later is covered by the generic check (the solution body's own expressions); list it here, or give
+it a ``forbidden_in_hints`` attribute, to cover the other spellings too."""
+
+
+def _checkers() -> dict[str, object]:
+    """Every ``check_*`` function of ``helpers.exercises``, whoever added it."""
+    return {name: fn for name, fn in inspect.getmembers(exercises, inspect.isfunction) if name.startswith("check_")}
+
+
+def _registered(check) -> tuple[str, int]:
+    """The exercise (function name, chapter) a checker belongs to, from ``EXERCISES``."""
+    for name, (chapter, registered) in EXERCISES.items():
+        if registered is check:
+            return name, chapter
+    raise AssertionError(f"{check.__name__} is not registered in helpers.exercises.EXERCISES")
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[\s`]", "", text).lower()
+
+
+def _solution_expressions(chapter: int, name: str, source: str | None = None) -> set[str]:
+    """The code expressions of the solution function's body: operations, calls and subscripts
+    (plain names, constants and attributes alone give nothing away), normalized. ``source``:
+    the solution file's text (default: ``notebooks/solutions/ch{chapter}_solutions.py``)."""
+    if source is None:
+        source = (SOLUTIONS / f"ch{chapter}_solutions.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    function = next(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == name)
+    expressions = set()
+    for statement in function.body:
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.BinOp, ast.Call, ast.Subscript, ast.Compare, ast.UnaryOp, ast.BoolOp)):
+                text = _normal(ast.unparse(node))
+                if len(text) >= 6 and not re.fullmatch(r"(float|int|np\.asarray|np\.array)\(\w+\)", text):
+                    expressions.add(text)
+    return expressions
+
+
+def _wrong_answers(solution):
+    """Wrong answers built by wrapping the solution; each records whether it ever differed from it."""
+    def wrap(transform):
+        def answer(*args):
+            right = solution(*args)
+            wrong = transform(right)
+            if not exercises._close(wrong, right, rtol=0, atol=0):
+                answer.differed = True
+            return wrong
+        answer.differed = False
+        return answer
+
+    rng = np.random.default_rng(0)
+
+    def like(right, values):
+        array = np.asarray(right)
+        out = values(array.shape)
+        if np.issubdtype(array.dtype, np.integer):
+            out = np.round(out * 7).astype(array.dtype)
+        return out.item() if array.ndim == 0 else out
+
+    def transposed(right):
+        array = np.asarray(right)
+        return array[::-1] if array.ndim == 1 else array.T
+
+    return {
+        "zeros": wrap(lambda right: like(right, np.zeros)),
+        "a constant": wrap(lambda right: like(right, lambda shape: np.full(shape, 0.37))),
+        "random values": wrap(lambda right: like(right, lambda shape: rng.random(shape))),
+        "the negated answer": wrap(lambda right: -np.asarray(right) if np.ndim(right) else -right),
+        "the transposed answer": wrap(transposed),
+    }
+
+
+def _leaks(message: str, forbidden: set[str]) -> list[str]:
+    text = _normal(message)
+    return sorted(fragment for fragment in forbidden if fragment and fragment in text)
+
+
+def test_every_checker_is_registered_and_has_a_solution(solutions):
+    assert _checkers(), "no check_* function found"
+    for check in _checkers().values():
+        name, chapter = _registered(check)
+        assert name in solutions[chapter], f"notebooks/solutions/ch{chapter}_solutions.py has no {name}()"
+
+
+@pytest.mark.parametrize("checker", sorted(_checkers()))
+def test_no_hint_contains_the_solution(checker, solutions):
+    check = _checkers()[checker]
+    name, chapter = _registered(check)
+    forbidden = _solution_expressions(chapter, name)
+    forbidden |= {_normal(f) for f in FORBIDDEN_IN_HINTS.get(checker, ())}
+    forbidden |= {_normal(f) for f in getattr(check, "forbidden_in_hints", ())}
+    leaks = {}
+    for kind, wrong in _wrong_answers(solutions[chapter][name]).items():
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            feedback = check(wrong)
+        if not wrong.differed:
+            continue  # this "wrong" answer happens to be the right one on every case
+        if feedback.passed and kind == "the transposed answer":
+            continue  # the order does not matter to this checker (a set of indices, reversed)
+        assert not feedback.passed, (checker, kind)
+        assert feedback.message.strip(), (checker, kind)
+        if kind == "random values":  # matches no known mistake: the hint must guide
+            assert "?" in feedback.message or "Re-read" in feedback.message, (checker, feedback.message)
+        found = _leaks(feedback.message, forbidden)
+        if found:
+            leaks[kind] = (found, feedback.message)
+    assert not leaks, f"{checker}: hints that contain the solution's expression: {leaks}"
+
+
+def test_the_leak_detector_catches_a_recipe_hint():
+    """The check above can fail: a former generic hint of chapter 3, which gave the recipe, is caught
+    by the generic check alone (the solution's own expressions)."""
+    solution = (
+        "def cam_map(maps, weights, class_index):\n"
+        "    positive = np.maximum(maps @ weights[:, class_index], 0)\n"
+        "    return positive / positive.max()\n")
+    forbidden = _solution_expressions(3, "cam_map", source=solution)
+    recipe = "Weighted sum over the maps (`maps @ weights[:, class_index]`), then the ReLU, then divide by the maximum."
+    assert _leaks(recipe, forbidden)
+    assert _leaks("Divide by the maximum: `positive / positive.max()`.", forbidden)
+    assert not _leaks("Which axis does the weighted sum run over? Re-read step ④.", forbidden)
+    # and the machinery does not show a statement as the generic hint
+    cases = [((np.ones((2, 2, 3)), np.ones((3, 2)), 0), np.zeros((2, 2)) + 1.0, {})]
+    assert recipe not in exercises._judge(cases, lambda *args: np.zeros((2, 2)), recipe).message
+
+
+def test_the_solutions_readme_lists_every_exercise():
+    readme = (SOLUTIONS / "README.md").read_text(encoding="utf-8")
+    for name, (chapter, _) in EXERCISES.items():
+        assert f"(ch{chapter}_solutions.py)" in readme, chapter
+        assert f"`{name}`" in readme, f"notebooks/solutions/README.md does not list {name}"
+
+
+@pytest.mark.parametrize("answer, words", [
+    (lambda right: np.zeros_like(right), "only zeros"),
+    (lambda right: -right, "opposite sign"),
+    (lambda right: right.T, "wrong orientation"),
+    (lambda right: 3 * right, "constant factor"),
+    (lambda right: np.full_like(right, 0.5), "same number everywhere"),
+    (lambda right: right * np.nan, "NaN"),
+    (lambda right: right[:, :2], "shape (4, 2)"),
+    (lambda right: "a map", "not a number"),
+])
+def test_an_unrecognised_answer_is_described_without_the_answer(answer, words):
+    right = np.random.default_rng(1).normal(size=(4, 4))
+    cases = [((right,), right, {})]
+    with np.errstate(all="ignore"):
+        feedback = exercises._judge(cases, answer, "Which step differs from the cell above?")
+    assert not feedback and words in feedback.message, feedback.message
+    assert "Which step differs from the cell above?" in feedback.message
+    assert not re.search(r"-?\d+\.\d+", feedback.message)  # no value of the expected result
+
+
+def test_a_compare_that_raises_does_not_crash_the_hint():
+    def fussy(a, b):
+        if np.any(np.asarray(a) < 0):
+            raise ValueError("no negatives")
+        return exercises._close(a, b)
+
+    feedback = exercises._judge([((1,), np.arange(1.0, 4.0), {})], lambda x: np.ones(3) * 9, "Why?", compare=fussy)
+    assert not feedback and feedback.message.endswith("Why?")
