@@ -18,8 +18,8 @@ for it).
 
 The solutions live apart, in ``notebooks/solutions/`` (the tests run the checkers on them).
 
-Taught in: ``01_intermediate_activations`` (:func:`check_conv_params`,
-:func:`check_feature_map_side`, :func:`check_layer_sparsity`), ``02_filter_visualization``
+Taught in: ``01_intermediate_activations`` (:func:`check_feature_map_side`,
+:func:`check_dense_params`, :func:`check_layer_sparsity`), ``02_filter_visualization``
 (:func:`check_filter_loss`, :func:`check_ascent_step`, :func:`check_silent_filters`),
 ``03_class_activation_maps`` (:func:`check_class_score`, :func:`check_cam_map`,
 :func:`check_grad_cam_weights`), ``04_beyond_grad_cam`` (:func:`check_energy_share`,
@@ -40,7 +40,7 @@ __all__ = [
     "check_ascent_step",
     "check_cam_map",
     "check_class_score",
-    "check_conv_params",
+    "check_dense_params",
     "check_energy_share",
     "check_feature_map_side",
     "check_filter_loss",
@@ -208,35 +208,17 @@ def _judge(cases: Iterable[tuple[tuple, Any, dict[str, Any]]], fn: Callable, gen
 
 
 # --------------------------------------------------------------------------- chapter 1
-def check_conv_params(conv_params: Callable[[int, int, int], int]) -> Feedback:
-    """Exercise 1.1: the number of parameters of a ``Conv2D`` layer.
-
-    Args:
-        conv_params: the student's ``conv_params(kernel_size, in_channels, filters)``, returning
-            the number of trainable parameters of a ``Conv2D(filters, kernel_size)`` layer (square
-            kernel, with bias) applied to maps with ``in_channels`` channels.
-
-    Returns:
-        :class:`Feedback`.
-
-    Taught in: ``01_intermediate_activations``.
-    """
-    cases = []
-    for k, c, f in [(5, 64, 16), (3, 3, 32), (1, 7, 10), (3, 128, 128)]:
-        expected = f * (k * k * c + 1)
-        cases.append(((k, c, f), expected, {
-            "Each filter also has one bias: count it.": f * k * k * c,
-            "A filter looks at all the input channels at once: its kernel is k × k × in_channels.": f * (k * k + 1),
-            "One bias per filter, not one for the whole layer.": f * k * k * c + 1,
-            "A kernel_size of k means a k × k window: square it.": f * (k * c + 1),
-        }))
-    return _judge(cases, conv_params, "Count, for one filter, its kernel's weights (window × input channels) and its "
-                                      "bias; then multiply by the number of filters.",
-                  compare=lambda a, b: _close(a, b, rtol=0, atol=0))
+def _map_side(side: int, n: int, shrink: int = 2, floor: bool = True, pool: bool = True) -> float:
+    """The side after ``n`` blocks of (3 × 3 'valid' convolution, 2 × 2 pooling), or a known mistake's."""
+    for _ in range(n):
+        side = side - shrink
+        if pool:
+            side = side // 2 if floor else side / 2
+    return side
 
 
 def check_feature_map_side(feature_map_side: Callable[[int, int], int]) -> Feedback:
-    """Exercise 1.2: the side of the maps after ``n`` blocks of ``small_convnet``.
+    """Exercise 1.1: the side of the maps after ``n`` blocks of ``small_convnet``.
 
     Args:
         feature_map_side: the student's ``feature_map_side(input_side, n_blocks)``: the side of
@@ -248,29 +230,62 @@ def check_feature_map_side(feature_map_side: Callable[[int, int], int]) -> Feedb
 
     Taught in: ``01_intermediate_activations``.
     """
-    def reference(side: int, n: int, shrink: int = 2, floor: bool = True, pool: bool = True) -> float:
-        for _ in range(n):
-            side = side - shrink
-            if pool:
-                side = side // 2 if floor else side / 2
-        return side
-
     cases = []
     for side, n in [(150, 1), (150, 4), (64, 2), (101, 3), (33, 2)]:
-        cases.append(((side, n), reference(side, n), {
+        cases.append(((side, n), _map_side(side, n), {
             "A 3 × 3 'valid' convolution has no position for the outermost pixel row and column on each side: "
-            "it shrinks the map before the pooling halves it.": reference(side, n, shrink=0),
-            "Pooling 2 × 2 drops a last odd row or column: round down after every halving.":
-                reference(side, n, floor=False),
-            "A 3 × 3 'valid' convolution loses one pixel on *each* side.": reference(side, n, shrink=1),
-            "Each block ends with a 2 × 2 max pooling, which halves the side.": reference(side, n, pool=False),
+            "it shrinks the map before the pooling halves it.": _map_side(side, n, shrink=0),
+            "Pooling 2 × 2 drops a last odd row or column: the side stays a whole number after every halving.":
+                _map_side(side, n, floor=False),
+            "A 3 × 3 'valid' convolution loses one pixel on *each* side.": _map_side(side, n, shrink=1),
+            "Each block ends with a 2 × 2 max pooling, which halves the side.": _map_side(side, n, pool=False),
         }))
-    return _judge(cases, feature_map_side, "Follow one block at a time: first the convolution, then the pooling.",
+    return _judge(cases, feature_map_side, "Follow one block at a time on Step 1's table: what does the convolution "
+                                           "do to 150, and what does the pooling do to the result?",
+                  compare=lambda a, b: _close(a, b, rtol=0, atol=0))
+
+
+def check_dense_params(dense_params: Callable[[int], int]) -> Feedback:
+    """Exercise 1.2: the parameters of ``small_convnet``'s ``dense_1`` for images of another size.
+
+    Args:
+        dense_params: the student's ``dense_params(input_side)``: the number of parameters of a
+            512-unit ``Dense`` layer (with bias) that reads the flattened output of four blocks of
+            (3 × 3 'valid' convolution, 2 × 2 max pooling) with 128 channels at the end, for
+            square images of ``input_side`` pixels.
+
+    Returns:
+        :class:`Feedback`.
+
+    Taught in: ``01_intermediate_activations``.
+    """
+    def count(side: float, bias: bool = True, channels: bool = True) -> float:
+        inputs = side * side * (128 if channels else 1)
+        return 512 * (inputs + (1 if bias else 0))
+
+    cases = []
+    for side in (150, 200, 64, 101, 90):
+        s4 = _map_side(side, 4)
+        cases.append(((side,), count(s4), {
+            "Each of the 512 units also has a bias.": count(s4, bias=False),
+            "The flattened vector holds every position of every channel of the last pooling layer.":
+                count(s4, channels=False),
+            "The flattened vector holds every channel at every position of the last pooling layer, not one "
+            "number per channel.": count(1),
+            "Did you follow the side through the convolutions too, not only the poolings? "
+            "Step 1's table shows where 150 pixels end up.": count(side // 16),
+            "The side is a whole number after every pooling: exercise 1.1's function gives it.":
+                count(_map_side(side, 4, floor=False)),
+            "`dense_1` alone: the question leaves the other layers out.": count(s4) + 6 * 513,
+        }))
+    return _judge(cases, dense_params, "Which array does `dense_1` read, and how many numbers does it hold for this "
+                                       "image size? Step 1's table answers both for 150 pixels, and its explanation "
+                                       "says how a dense layer's count follows.",
                   compare=lambda a, b: _close(a, b, rtol=0, atol=0))
 
 
 def check_layer_sparsity(layer_sparsity: Callable[[np.ndarray], tuple[float, float]]) -> Feedback:
-    """Exercise 1.3: a layer's sparsity, by hand, with NumPy.
+    """Exercise 1.3 (find the bug): a layer's sparsity, with NumPy.
 
     Args:
         layer_sparsity: the student's ``layer_sparsity(maps)`` taking one image's feature maps
@@ -292,16 +307,17 @@ def check_layer_sparsity(layer_sparsity: Callable[[np.ndarray], tuple[float, flo
         zero = maps == 0
         expected = (zero.mean(), zero.all(axis=(0, 1)).mean())
         cases.append(((maps.astype("float32"),), expected, {
+            "This is still the classmate's version: its first share is right, its second is not. For "
+            "`maps[\"conv2d_2\"]`, print the shape of the boolean array it averages: does one entry stand for a "
+            "channel or for a position?": (expected[0], zero.all(axis=-1).mean()),
             "You measured the share of *non-zero* activations: count the zeros.": (1 - expected[0], 1 - expected[1]),
             "Give shares between 0 and 1, not percentages.": (100 * expected[0], 100 * expected[1]),
-            "A blank channel is zero at *every* position of its map: reduce over height and width, "
-            "then average over the channels.": (expected[0], zero.all(axis=-1).mean()),
-            "A blank channel is zero at every position, not somewhere: use `.all`, not `.any`.":
+            "A blank channel is zero at every position of its map, not at some position.":
                 (expected[0], zero.any(axis=(0, 1)).mean()),
             "Return the zero share first, then the blank-channel share.": (expected[1], expected[0]),
         }))
-    return _judge(cases, layer_sparsity, "Compare the maps with 0 (`maps == 0`); the mean of a boolean array is the "
-                                         "share of True values.")
+    return _judge(cases, layer_sparsity, "Run your function on `maps[\"conv2d_2\"]` and compare both shares with "
+                                         "Step 7's grid of that layer: which of the two disagrees with the picture?")
 
 
 # --------------------------------------------------------------------------- chapter 2
@@ -328,16 +344,17 @@ def check_filter_loss(filter_loss: Callable[[np.ndarray, int, int], float]) -> F
         cases.append(((a, f, border), float(inner[..., f].mean()), {
             "Leave the border out: drop `border` rows and columns on *every* side before averaging.":
                 float(a[..., f].mean()),
-            "Average one channel only, the filter's own (`[..., filter_index]`).": float(inner.mean()),
-            "With border=0, `a[0:-0]` is empty: slice with `a[border:height - border]` instead.": float("nan"),
+            "Average one channel only, the filter's own.": float(inner.mean()),
+            "With border=0 your slice is empty: what does `a[0:-0]` contain? Try it.": float("nan"),
             "The loss is the mean, not the sum: the sum grows with the size of the image.": float(inner[..., f].sum()),
         }))
-    return _judge(cases, filter_loss, "Slice the map to its interior, pick the filter's channel, take the mean.",
+    return _judge(cases, filter_loss, "Re-read section 1's loss cell: which positions and which channel does it "
+                                      "average? Here the border is an argument instead of 2.",
                   compare=lambda a, b: _close(a, b) or (np.ndim(a) == 0 and np.isnan(b) and np.isnan(float(a))))
 
 
 def check_ascent_step(ascent_step: Callable[[np.ndarray, np.ndarray, float], np.ndarray]) -> Feedback:
-    """Exercise 2.2: one step of gradient ascent, I ← I + η · g / RMS(g).
+    """Exercise 2.2 (find the bug): one step of gradient ascent, I ← I + η · g / RMS(g).
 
     Args:
         ascent_step: the student's ``ascent_step(image, gradient, step_size)`` returning the new
@@ -357,24 +374,25 @@ def check_ascent_step(ascent_step: Callable[[np.ndarray, np.ndarray, float], np.
         rms = np.sqrt(np.mean(g**2))
         expected = image + eta * g / (rms + 1e-8)
         mistakes = {
-            "Gradient *ascent*: add the step, do not subtract it.": image - eta * g / (rms + 1e-8),
-            "Normalize the gradient first (divide it by its root mean square): its raw size changes by orders "
-            "of magnitude during the ascent.": image + eta * g,
-            "Divide by the root *mean* square, not the square root of the sum (the L2 norm): then a step of "
-            "step_size changes the pixels by about step_size grey levels, whatever the image size.":
-                image + eta * g / (np.sqrt(np.sum(g**2)) + 1e-8),
+            "This is still the classmate's version: its steps are much smaller than step_size grey levels. "
+            "How does its divisor change when the image has more pixels? Compare it with section 2's "
+            "normalization.": image + eta * g / (np.sqrt(np.sum(g**2)) + 1e-8),
+            "Gradient *ascent*: the step goes up the gradient, not down.": image - eta * g / (rms + 1e-8),
+            "Normalize the gradient first: its raw size changes by orders of magnitude during the ascent "
+            "(section 2).": image + eta * g,
         }
         if scale == 0.0:
-            mistakes = {"A zero gradient must not give NaN: add 1e-8 to the root mean square before dividing.":
+            mistakes = {"A zero gradient must not give NaN: what keeps section 2's division finite?":
                         np.full(shape, np.nan)}
         cases.append(((image, g, eta), expected, mistakes))
-    return _judge(cases, ascent_step, "new image = image + step_size × gradient / (RMS of the gradient + 1e-8).",
+    return _judge(cases, ascent_step, "Compare your step with section 3's formula term by term: which way does it "
+                                      "move the image, and what is the gradient divided by?",
                   compare=lambda a, b: _close(a, b, rtol=1e-4, atol=1e-3) or (
                       np.shape(a) == np.shape(b) and bool(np.all(np.isnan(b))) and bool(np.any(np.isnan(a)))))
 
 
 def check_silent_filters(silent_filters: Callable[[np.ndarray, int], np.ndarray]) -> Feedback:
-    """Exercise 2.3: which filters are silent on the starting image (and would stay blank).
+    """Exercise 2.3: which filters are silent on their starting image (and would stay blank).
 
     Args:
         silent_filters: the student's ``silent_filters(activation, border)`` taking one image's
@@ -414,8 +432,9 @@ def check_silent_filters(silent_filters: Callable[[np.ndarray, int], np.ndarray]
         except (TypeError, ValueError):
             return False
 
-    return _judge(cases, silent_filters, "A filter is silent when its interior map is all zeros; "
-                                         "`np.flatnonzero` turns a boolean per filter into indices.",
+    return _judge(cases, silent_filters, "Which positions does the loss look at (section 1), and what must be true "
+                                         "of a filter there for its gradient to be zero (section 5)? The result is a "
+                                         "list of filter numbers.",
                   compare=same_indices)
 
 
@@ -784,8 +803,8 @@ def check_model_contrast(model_contrast: Callable[[np.ndarray, np.ndarray, np.nd
 
 
 EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
-    "conv_params": (1, check_conv_params),
     "feature_map_side": (1, check_feature_map_side),
+    "dense_params": (1, check_dense_params),
     "layer_sparsity": (1, check_layer_sparsity),
     "filter_loss": (2, check_filter_loss),
     "ascent_step": (2, check_ascent_step),

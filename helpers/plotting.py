@@ -26,7 +26,7 @@ __all__ = [
     "as_display_image", "show_image", "show_heatmap", "image_grid", "DEAD_CHANNEL_GREY", "channel_mosaic",
     "plot_channel_grid", "plot_layer_grids", "show_channel", "show_image_and_map", "plot_layer_profile",
     "filter_mosaic", "plot_filter_grid", "plot_ascent_curves", "plot_method_comparison", "overlay",
-    "show_overlay", "plot_cams", "show_pointing", "plot_gallery", "plot_outlined_maps",
+    "show_overlay", "plot_cams", "show_pointing", "plot_gallery", "plot_outlined_maps", "plot_pattern_grid",
 ]
 
 
@@ -809,3 +809,66 @@ def plot_outlined_maps(images: np.ndarray, heatmaps: dict, masks: Sequence | Non
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
     return fig
+
+
+def plot_pattern_grid(images: np.ndarray, ax: Axes | None = None, title: str | None = None, ncols: int = 8,
+                      filters: Sequence[int] | None = None, silent: Sequence[bool] | np.ndarray | None = None,
+                      pad: int = 2, fontsize: float = 7) -> Axes:
+    """Filter visualizations as one mosaic, numbered in the margins instead of over the patterns.
+
+    Unlike :func:`plot_filter_grid`, nothing is written on the tiles: each row is labelled on the
+    left with the number of its first filter and each column on top with the offset to add, so
+    the tile in row ``r``, column ``c`` is filter ``label(r) + c``. Tiles whose filter ends
+    silent (activation 0: the picture does not excite it) get a red frame.
+
+    Args:
+        images: ``(n, h, w, 3)`` patterns (uint8 or floats), filter ``filters[i]`` at tile ``i``.
+        ax: Axes to draw into (a new figure when ``None``).
+        title: axes title.
+        ncols: tiles per row.
+        filters: the filter numbers of the tiles (``range(n)`` when ``None``); consecutive numbers
+            make the margin labels exact.
+        silent: one flag per tile; ``True`` draws a red frame around the tile.
+        pad: white pixels between tiles.
+        fontsize: size of the margin labels.
+
+    Returns:
+        The Axes.
+
+    Raises:
+        ValueError: ``filters`` or ``silent`` does not have one entry per image, or the filter
+            numbers are not consecutive (the margins could not name them).
+
+    Taught in: ``02_filter_visualization``.
+    """
+    images = np.asarray(images)
+    mosaic = filter_mosaic(images, ncols=ncols, pad=pad)
+    n, h, w = images.shape[:3]
+    filters = list(range(n)) if filters is None else [int(f) for f in filters]
+    if len(filters) != n:
+        raise ValueError(f"{len(filters)} filter numbers for {n} tiles.")
+    if any(b - a != 1 for a, b in zip(filters, filters[1:])):
+        raise ValueError("plot_pattern_grid labels rows by their first filter: pass consecutive filter numbers, "
+                         "or use plot_filter_grid(labels=...) for an arbitrary selection.")
+    silent = np.zeros(n, bool) if silent is None else np.asarray(silent, bool)
+    if silent.shape != (n,):
+        raise ValueError(f"silent needs one flag per tile ({n}); got shape {silent.shape}.")
+    columns = max(1, min(ncols, n))
+    rows = math.ceil(n / columns)
+    ax = _new_axes(ax, figsize=(columns * 0.9 + 0.4, rows * 0.9 + 0.6))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_yticks([r * (h + pad) + h / 2 for r in range(rows)], [str(filters[0] + r * columns) for r in range(rows)],
+                  fontsize=fontsize)
+    ax.set_xticks([c * (w + pad) + w / 2 for c in range(columns)], [f"+{c}" for c in range(columns)],
+                  fontsize=fontsize)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0, pad=2)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    for i in np.flatnonzero(silent):
+        r, c = divmod(int(i), columns)
+        ax.add_patch(plt.Rectangle((c * (w + pad) - 0.5, r * (h + pad) - 0.5), w, h, fill=False,
+                                   edgecolor="red", linewidth=1.5))
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

@@ -380,3 +380,23 @@ def test_bundled_small_convnet_has_the_chapters_eight_feature_map_layers():
     assert maps["conv2d_1"].shape == (148, 148, 32) and maps["max_pooling2d_4"].shape == (7, 7, 128)
     with pytest.raises(ValueError, match="'flatten_1' is not a feature-map layer"):
         act.feature_maps(model, np.zeros((150, 150, 3)), ["conv2d_1", "flatten_1"])
+
+
+def test_linear_probe_does_not_amplify_rounding():
+    """Features that differ by float32 rounding (as between CPUs) give the same accuracy: a closed form, no
+    iterations to amplify the difference, and a near-constant channel is not blown up by standardization."""
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(6), 40)
+    features = rng.normal(0, 1, (240, 32)) + 0.4 * rng.normal(0, 1, (6, 32))[labels]  # overlapping classes
+    features[:, 0] = 0.0
+    features[3, 0] = 1e-7  # a channel that is almost always zero
+    reference = act.linear_probe(features, labels)["accuracy"]
+    assert 0.2 < reference < 1.0
+    for _ in range(10):
+        noisy = features * (1 + 1e-6 * rng.standard_normal(features.shape))
+        assert act.linear_probe(noisy, labels)["accuracy"] == reference
+
+
+def test_linear_probe_rejects_a_zero_penalty():
+    with pytest.raises(ValueError, match="l2 must be positive"):
+        act.linear_probe(np.zeros((10, 2)), np.arange(10) % 2, l2=0)

@@ -70,22 +70,31 @@ def _halving_without_rounding(side, n_blocks):
     return side
 
 
+def _side_after_blocks(side, n_blocks=4):
+    for _ in range(n_blocks):
+        side = (side - 2) // 2
+    return side
+
+
 WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
-    "conv_params": [
-        (lambda k, c, f: f * k * k * c, "bias"),
-        (lambda k, c, f: f * (k * k + 1), "all the input channels"),
-        (lambda k, c, f: f * k * k * c + 1, "One bias per filter"),
-        (lambda k, c, f: f * (k * c + 1), "square it"),
-    ],
     "feature_map_side": [
         (lambda s, n: s // 2**n, "shrinks the map"),
-        (lambda s, n: _halving_without_rounding(s, n), "round down"),
+        (lambda s, n: _halving_without_rounding(s, n), "whole number"),
         (lambda s, n: s - 2 * n, "halves the side"),
     ],
+    "dense_params": [
+        (lambda s: 512 * _side_after_blocks(s) ** 2 * 128, "bias"),
+        (lambda s: 512 * (_side_after_blocks(s) ** 2 + 1), "every position of every channel"),
+        (lambda s: 512 * (128 + 1), "not one number per channel"),
+        (lambda s: 512 * ((s // 16) ** 2 * 128 + 1), "through the convolutions"),
+        (lambda s: 512 * (_halving_without_rounding(s, 4) ** 2 * 128 + 1), "whole number"),
+        (lambda s: 512 * (_side_after_blocks(s) ** 2 * 128 + 1) + 6 * 513, "alone"),
+    ],
     "layer_sparsity": [
+        (lambda m: (float((m == 0).mean()), float((m == 0).all(axis=-1).mean())), "classmate's version"),
         (lambda m: (float((m != 0).mean()), float((m != 0).any(axis=(0, 1)).mean())), "non-zero"),
         (lambda m: (100 * float((m == 0).mean()), 100 * float((m == 0).all(axis=(0, 1)).mean())), "percentages"),
-        (lambda m: (float((m == 0).mean()), float((m == 0).any(axis=(0, 1)).mean())), "`.all`, not `.any`"),
+        (lambda m: (float((m == 0).mean()), float((m == 0).any(axis=(0, 1)).mean())), "not at some position"),
         (lambda m: (float((m == 0).all(axis=(0, 1)).mean()), float((m == 0).mean())), "zero share first"),
     ],
     "filter_loss": [
@@ -95,9 +104,9 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda a, f, b: float(a[b:a.shape[0] - b, b:a.shape[1] - b, f].sum()), "mean, not the sum"),
     ],
     "ascent_step": [
+        (lambda x, g, eta: x + eta * g / (np.sqrt(np.sum(g**2)) + 1e-8), "classmate's version"),
         (lambda x, g, eta: x - eta * g / (np.sqrt(np.mean(g**2)) + 1e-8), "*ascent*"),
         (lambda x, g, eta: x + eta * g, "Normalize the gradient"),
-        (lambda x, g, eta: x + eta * g / (np.sqrt(np.sum(g**2)) + 1e-8), "root *mean* square"),
     ],
     "silent_filters": [
         (lambda a, b: np.flatnonzero(~a.any(axis=(0, 1))), "interior only"),
@@ -221,10 +230,40 @@ def test_an_unrecognised_wrong_answer_gets_a_guiding_question_not_the_recipe():
     assert question in exercises._judge(cases, lambda x: x, question).message
 
 
+def test_an_unrecognised_wrong_answer_gets_the_general_hint():
+    feedback = exercises.check_dense_params(lambda side: 7)
+    assert not feedback and "Which array does `dense_1` read" in feedback.message
+
+
+@pytest.mark.parametrize("name", ["feature_map_side", "dense_params", "layer_sparsity", "filter_loss",
+                                  "ascent_step", "silent_filters"])
+def test_chapter_1_and_2_hints_guide_without_giving_the_recipe(name):
+    """Unrecognised wrong answers (zeros, a constant, random values, the negated answer) get a guiding question,
+    never the solution's expression; the find-the-bug exercises' given versions are named as such."""
+    chapter, check = EXERCISES[name]
+    right = runpy.run_path(str(SOLUTIONS / f"ch{chapter}_solutions.py"))[name]
+    rng = np.random.default_rng(0)
+
+    def negated(*args):
+        result = right(*args)
+        return tuple(-np.asarray(r) for r in result) if isinstance(result, tuple) else -np.asarray(result)
+
+    wrong_answers = [lambda *args: 0, lambda *args: 12345, lambda *args: rng.normal(size=3), negated]
+    recipes = ["(side - 2) // 2", "side * side * 128", "512 * (", "axis=(0, 1)", "zero.mean()", "np.sqrt(np.mean",
+               "/ (rms", "height - border", "interior.mean", "~interior.any", "np.flatnonzero", "maps == 0",
+               "step_size ×", "+ 1e-8)"]
+    for wrong in wrong_answers:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            message = check(wrong).message
+        assert "?" in message, (name, message)
+        assert not any(recipe in message for recipe in recipes), (name, message)
+
+
 def test_feedback_never_contains_the_expected_values(solutions):
     """A checker that printed the answer could be used to read it off."""
     ch1 = solutions[1]
-    expected = {str(ch1["conv_params"](k, c, f)) for k, c, f in [(3, 3, 32), (5, 64, 16), (1, 7, 10), (3, 128, 128)]}
+    expected = {str(ch1["dense_params"](s)) for s in (150, 200, 64, 101, 90)}
     expected |= {str(ch1["feature_map_side"](s, n)) for s, n in [(150, 1), (150, 4), (64, 2), (101, 3), (33, 2)]}
     messages = []
     for name, (_, check) in EXERCISES.items():
@@ -234,10 +273,11 @@ def test_feedback_never_contains_the_expected_values(solutions):
                 messages.append(check(wrong).message)
         messages.append(check(lambda *args: 0).message)
     # Shapes may be named (they give no value away); apart from them only the numbers of the
-    # hints' own wording appear ("3 × 3", "2 × 2", "1e-8", "1/Z", "border=0"), never a result.
+    # hints' own wording appear ("3 × 3", "2 × 2", "1e-8", "1/Z", "border=0", "512 units", "150 pixels",
+    # "exercise 1.1", "conv2d_2", "section 2"), never a result.
     numbers = {number for message in messages
                for number in re.findall(r"\d+(?:\.\d+)?", re.sub(r"shape \([\d, ]*\)", "", message))}
-    assert numbers <= {"0", "1", "2", "3", "8"}, numbers
+    assert numbers <= {"0", "1", "2", "3", "5", "7", "8", "1.1", "150", "512"}, numbers
     assert not numbers & {value for value in expected if len(value) > 1}
 
 
