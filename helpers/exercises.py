@@ -21,8 +21,8 @@ The solutions live apart, in ``notebooks/solutions/`` (the tests run the checker
 Taught in: ``01_intermediate_activations`` (:func:`check_feature_map_side`,
 :func:`check_dense_params`, :func:`check_layer_sparsity`), ``02_filter_visualization``
 (:func:`check_filter_loss`, :func:`check_ascent_step`, :func:`check_silent_filters`),
-``03_class_activation_maps`` (:func:`check_class_score`, :func:`check_cam_map`,
-:func:`check_grad_cam_weights`), ``04_beyond_grad_cam`` (:func:`check_energy_share`,
+``03_class_activation_maps`` (:func:`check_class_score`, :func:`check_grad_cam_map`,
+:func:`check_logit_grad_cam`), ``04_beyond_grad_cam`` (:func:`check_energy_share`,
 :func:`check_ig_bound`, :func:`check_integrated_gradients`) and ``05_shortcut_lab`` (:func:`check_mass_share`,
 :func:`check_uninformative_agreement`, :func:`check_model_contrast`).
 """
@@ -38,16 +38,16 @@ __all__ = [
     "EXERCISES",
     "Feedback",
     "check_ascent_step",
-    "check_cam_map",
     "check_class_score",
     "check_dense_params",
     "check_energy_share",
     "check_feature_map_side",
     "check_filter_loss",
-    "check_grad_cam_weights",
+    "check_grad_cam_map",
     "check_ig_bound",
     "check_integrated_gradients",
     "check_layer_sparsity",
+    "check_logit_grad_cam",
     "check_mass_share",
     "check_model_contrast",
     "check_silent_filters",
@@ -474,69 +474,137 @@ def check_class_score(class_score: Callable[[np.ndarray, np.ndarray, np.ndarray,
                 float(np.exp(logits - logits.max())[c] / np.exp(logits - logits.max()).sum()),
             "Global average pooling, not global max pooling.": float(maps.max(axis=(0, 1)) @ weights[:, c] + bias[c]),
         }))
-    return _judge(cases, class_score, "Average each map over its positions (one number per map), weigh those numbers "
-                                      "with the class's column of weights, add the class's bias.")
+    return _judge(cases, class_score, "Re-read the formula under 'The class score is a weighted sum of map means': "
+                                      "which of its parts does your function compute differently? Try it on section "
+                                      "1's A, W, b and c and compare with the logit printed there.")
 
 
-def check_cam_map(cam_map: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> Feedback:
-    """Exercise 3.2: the class activation map of one class, with NumPy.
+def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
+    """Exercise 3.2: find the bug in a Grad-CAM written with NumPy, and fix it.
 
     Args:
-        cam_map: the student's ``cam_map(maps, weights, class_index)`` taking the maps
-            ``(height, width, K)`` and the Dense kernel ``(K, classes)`` and returning the
-            ``(height, width)`` CAM as ``helpers.cam(..., upsample=False)`` does: the weighted
-            sum of the maps, its positive part, divided by its maximum.
+        grad_cam_map: the student's ``grad_cam_map(maps, grads)`` taking one image's feature maps
+            ``A`` and the gradients ``∂y^c/∂A`` (both ``(height, width, K)``) and returning the
+            ``(height, width)`` Grad-CAM: the channels weighted by their gradients averaged over the
+            positions, summed, its positive part divided by its maximum. (A sum instead of the
+            average gives the same normalized map and is accepted.)
 
     Returns:
         :class:`Feedback`.
 
     Taught in: ``03_class_activation_maps``.
     """
+    rng = np.random.default_rng(11)
     cases = []
-    for seed, h, k, classes, c in [(3, 9, 16, 6, 2), (4, 6, 8, 4, 1), (5, 7, 24, 5, 4)]:
-        maps, weights, _ = _cam_inputs(seed, h, k, classes)
-        raw = maps @ weights[:, c]
+    for h, w, k in [(9, 9, 16), (6, 8, 12), (7, 7, 24)]:
+        maps = np.maximum(rng.normal(0.2, 1.0, (h, w, k)), 0).astype("float32")
+        # gradients with a per-channel trend (what the average keeps) plus position-wise noise
+        grads = (rng.normal(0, 1.0, k)[None, None, :] + rng.normal(0, 0.7, (h, w, k))).astype("float32")
+        alpha = grads.mean(axis=(0, 1))
+        raw = maps @ alpha
         positive = np.maximum(raw, 0)
         expected = positive / positive.max()
-        other = (c + 1) % classes
-        cases.append(((maps, weights, c), expected, {
-            "Keep only the positive part (a ReLU) before normalizing.": raw / raw.max(),
+        per_position = (maps * grads.mean(axis=-1, keepdims=True)).sum(axis=-1)
+        abs_alpha = maps @ np.abs(grads).mean(axis=(0, 1))
+        cases.append(((maps, grads), expected, {
+            "Still the bug of the given function: its weights are averaged over the channels, so every channel "
+            "gets the same weight at a position. What should one weight α_k stand for: a channel, or a "
+            "position?": np.maximum(per_position, 0) / max(np.maximum(per_position, 0).max(), 1e-12),
+            "Your map has negative values: keep only the positive evidence (the ReLU) before normalizing.":
+                raw / np.abs(raw).max(),
+            "Your map keeps negative values after the division: the ReLU comes before it.": raw / raw.max(),
             "Divide by the maximum, so that the map ends at 1.": positive,
-            "Use the weights of the asked class: the column `weights[:, class_index]`.":
-                np.maximum(maps @ weights[:, other], 0) / max(np.maximum(maps @ weights[:, other], 0).max(), 1e-12),
-            "Weigh the maps, do not just average them: every map k has its own weight for the class.":
-                maps.mean(axis=-1) / maps.mean(axis=-1).max(),
+            "Keep the sign of the gradients: a channel whose gradient is negative argues against the class.":
+                abs_alpha / abs_alpha.max(),
         }))
-    return _judge(cases, cam_map, "Weighted sum over the maps (`maps @ weights[:, class_index]`), then the ReLU, "
-                                  "then divide by the maximum.", compare=lambda a, b: _close(a, b, atol=1e-4))
+    return _judge(cases, grad_cam_map, "Compare your function, line by line, with the 'Grad-CAM by hand' cell of "
+                                       "section 2: over which axes is each average taken, and what shape does "
+                                       "each intermediate result have?",
+                  compare=lambda a, b: _close(a, b, atol=1e-4))
 
 
-def check_grad_cam_weights(grad_cam_weights: Callable[[np.ndarray], np.ndarray]) -> Feedback:
-    """Exercise 3.3: Grad-CAM's weights α_k^c from the gradients of the class score.
+def _tiny_softmax_classifier(seed: int, confident: bool):
+    """A small seeded Conv → Conv → Flatten → Dense(softmax) classifier (no GAP) for exercise 3.3."""
+    from helpers._backend import keras
+
+    init = lambda offset: keras.initializers.GlorotUniform(seed=seed * 10 + offset)
+    inputs = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv2D(6, 3, activation="relu", kernel_initializer=init(1), name="conv_a")(x)
+    x = keras.layers.MaxPooling2D(name="pool_a")(x)
+    x = keras.layers.Conv2D(8, 3, activation="relu", kernel_initializer=init(2), name="conv_b")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = keras.layers.Dense(4, activation="softmax", kernel_initializer=init(3),
+                                 bias_initializer=keras.initializers.RandomNormal(0, 0.5, seed=seed * 10 + 4),
+                                 name="predictions")(x)
+    model = keras.Model(inputs, outputs, name=f"tiny_{seed}")
+    if confident:  # large logits: the top class's probability rounds to 1 in float32
+        dense = model.get_layer("predictions")
+        dense.kernel.assign(dense.kernel * 400.0)
+    return model
+
+
+def _grad_cam_reference(model, layer_name: str, image: np.ndarray, class_index: int, score: str) -> np.ndarray:
+    """Grad-CAM of one image at the layer's resolution, differentiating the logit or the probability."""
+    from helpers._backend import keras, tf
+
+    head = model.layers[-1]
+    grad_model = keras.Model(model.input, [model.get_layer(layer_name).output, head.input])
+    with tf.GradientTape() as tape:
+        conv_out, head_in = grad_model(tf.constant(image[None], "float32"))
+        logits = tf.matmul(head_in, head.kernel) + head.bias
+        scores = logits if score == "logit" else tf.nn.softmax(logits)
+        target = scores[0, class_index]
+    grads = tape.gradient(target, conv_out)[0]
+    alpha = tf.reduce_mean(grads, axis=(0, 1))
+    positive = tf.nn.relu(tf.reduce_sum(conv_out[0] * alpha, axis=-1)).numpy().astype("float64")
+    peak = positive.max()
+    return positive / peak if peak > 0 else np.full_like(positive, np.nan)
+
+
+def check_logit_grad_cam(grad_cam_fixed: Callable[[Any, str, np.ndarray, int], np.ndarray]) -> Feedback:
+    """Exercise 3.3: find the bug in a Grad-CAM that differentiates the probability, and fix it.
 
     Args:
-        grad_cam_weights: the student's ``grad_cam_weights(grads)`` taking ∂y^c/∂A, shape
-            ``(height, width, K)``, and returning the ``(K,)`` weights
-            α_k^c = (1/Z) Σ_ij ∂y^c/∂A_ij^k.
+        grad_cam_fixed: the student's ``grad_cam_fixed(model, layer_name, image, class_index)``
+            taking a Keras classifier whose last layer is ``Dense`` with a softmax, the name of a
+            convolutional layer, one image ``(H, W, 3)`` and a class, and returning the
+            ``(h, w)`` Grad-CAM of the class score **before** the softmax (the logit), at the
+            layer's resolution, ReLU'd and divided by its maximum.
 
     Returns:
         :class:`Feedback`.
 
     Taught in: ``03_class_activation_maps``.
     """
-    rng = np.random.default_rng(9)
+    rng = np.random.default_rng(13)
     cases = []
-    for h, w, k in [(9, 9, 16), (7, 5, 8), (14, 14, 4)]:
-        grads = rng.normal(0, 1, (h, w, k)).astype("float32")
-        expected = grads.mean(axis=(0, 1))
-        cases.append(((grads,), expected, {
-            "Average over the positions (1/Z Σ), do not only sum: Z = height × width.": grads.sum(axis=(0, 1)),
-            "Keep the sign of the gradients: a negative weight means the map argues against the class.":
-                np.abs(grads).mean(axis=(0, 1)),
-            "The ReLU comes later, on the weighted sum of the maps, not on the weights.":
-                np.maximum(expected, 0),
+    for seed, confident, layer in [(1, False, "conv_b"), (2, True, "conv_b"), (3, False, "conv_a")]:
+        model = _tiny_softmax_classifier(seed, confident)
+        for _ in range(20):  # an image whose logit map has positive evidence for the class asked
+            image = rng.uniform(0, 255, (16, 16, 3)).astype("float32")
+            probabilities = np.asarray(model(image[None]))[0]
+            class_index = int(np.argmax(probabilities)) if confident else int(np.argsort(probabilities)[-2])
+            expected = _grad_cam_reference(model, layer, image, class_index, "logit")
+            if np.isfinite(expected).all():
+                break
+        probability = _grad_cam_reference(model, layer, image, class_index, "probability")
+        cases.append(((model, layer, image, class_index), expected, {
+            "Your map is the same as the given function's: it still differentiates the probability (or its "
+            "logarithm, which gives the same map once normalized). Which number does the formula of section 2 "
+            "differentiate?": probability,
         }))
-    return _judge(cases, grad_cam_weights, "One weight per map: average that map's gradients over its height and width.")
+
+    def same_map(a: Any, b: Any) -> bool:
+        try:
+            a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
+        except (TypeError, ValueError):
+            return False
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-3, atol=1e-4, equal_nan=True))
+
+    return _judge(cases, grad_cam_fixed, "Compare your function with the 'Grad-CAM by hand' cell of section 2, step "
+                                         "by step: which score does it differentiate, for which class, and over "
+                                         "which axes does it average?", compare=same_map)
 
 
 # --------------------------------------------------------------------------- chapter 4
@@ -810,8 +878,8 @@ EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
     "ascent_step": (2, check_ascent_step),
     "silent_filters": (2, check_silent_filters),
     "class_score": (3, check_class_score),
-    "cam_map": (3, check_cam_map),
-    "grad_cam_weights": (3, check_grad_cam_weights),
+    "grad_cam_map": (3, check_grad_cam_map),
+    "grad_cam_fixed": (3, check_logit_grad_cam),
     "energy_share": (4, check_energy_share),
     "ig_bound": (4, check_ig_bound),
     "integrated_gradients": (4, check_integrated_gradients),

@@ -117,17 +117,16 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda A, W, b, c: float(A.mean(axis=(0, 1)) @ W[:, c]), "bias"),
         (lambda A, W, b, c: float(A.max(axis=(0, 1)) @ W[:, c] + b[c]), "max pooling"),
     ],
-    "cam_map": [
-        (lambda A, W, c: (A @ W[:, c]) / (A @ W[:, c]).max(), "positive part"),
-        (lambda A, W, c: np.maximum(A @ W[:, c], 0), "Divide by the maximum"),
-        (lambda A, W, c: np.maximum(A @ W[:, (c + 1) % W.shape[1]], 0) / np.maximum(A @ W[:, (c + 1) % W.shape[1]], 0).max(),
-         "asked class"),
+    "grad_cam_map": [
+        (lambda A, g: _normalized(np.maximum((A * g.mean(axis=-1, keepdims=True)).sum(axis=-1), 0)), "the channels"),
+        (lambda A, g: (A @ g.mean(axis=(0, 1))) / np.abs(A @ g.mean(axis=(0, 1))).max(), "ReLU"),
+        (lambda A, g: np.maximum(A @ g.mean(axis=(0, 1)), 0), "Divide by the maximum"),
+        (lambda A, g: _normalized(A @ np.abs(g).mean(axis=(0, 1))), "sign"),
     ],
-    "grad_cam_weights": [
-        (lambda g: g.sum(axis=(0, 1)), "Average over the positions"),
-        (lambda g: np.abs(g).mean(axis=(0, 1)), "sign"),
-        (lambda g: np.maximum(g.mean(axis=(0, 1)), 0), "ReLU comes later"),
-        (lambda g: g.mean(axis=-1), "shape"),
+    "grad_cam_fixed": [
+        (lambda m, layer, x, c: _tf_grad_cam(m, layer, x, c, "probability"), "probability"),
+        (lambda m, layer, x, c: _tf_grad_cam(m, layer, x, c, "log_probability"), "logarithm"),  # same map as p
+        (lambda m, layer, x, c: _tf_grad_cam(m, layer, x, c, "logit", top=True), "which score"),
     ],
     "energy_share": [
         (lambda m, k: float((m * k).sum() / k.sum()), "not by the number of pixels"),
@@ -201,6 +200,42 @@ def test_chapter_4_generic_hints_do_not_give_the_solution_away():
         assert not check(wrong) and "?" in message
         for giveaway in ("sum()", "abs(", "alphas", "(image - baseline)", "image − baseline", "/ heatmap"):
             assert giveaway not in message, (giveaway, message)
+
+
+def _normalized(m):
+    return m / m.max()
+
+
+def _tf_grad_cam(model, layer, image, class_index, score, top=False):
+    """A Grad-CAM differentiating ``score``; ``top``: always the top class (ignores the class asked)."""
+    import tensorflow as tf
+
+    from helpers import keras
+
+    head = model.layers[-1]
+    grad_model = keras.Model(model.input, [model.get_layer(layer).output, head.input])
+    with tf.GradientTape() as tape:
+        conv_out, head_in = grad_model(image[None])
+        logits = tf.matmul(head_in, head.kernel) + head.bias
+        if top:
+            class_index = int(tf.argmax(logits[0]))
+        scores = {"logit": logits, "probability": tf.nn.softmax(logits),
+                  "log_probability": tf.nn.log_softmax(logits)}[score]
+        target = scores[0, class_index]
+    grads = tape.gradient(target, conv_out)[0]
+    positive = tf.nn.relu(tf.reduce_sum(conv_out[0] * tf.reduce_mean(grads, axis=(0, 1)), axis=-1))
+    return (positive / tf.reduce_max(positive)).numpy()
+
+
+def test_the_probability_grad_cam_is_nan_on_a_confident_image():
+    """Exercise 3.3's story: with a saturated softmax the probability's gradient is 0 and the map NaN."""
+    model = exercises._tiny_softmax_classifier(2, confident=True)
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 255, (16, 16, 3)).astype("float32")
+    top = int(np.argmax(np.asarray(model(image[None]))[0]))
+    with np.errstate(all="ignore"):
+        assert np.isnan(_tf_grad_cam(model, "conv_b", image, top, "probability")).all()
+    assert np.isfinite(exercises._grad_cam_reference(model, "conv_b", image, top, "logit")).all()
 
 
 def _contrast(shape_maps, background_maps, masks):
