@@ -98,8 +98,9 @@ class SmoothGrad(PixelExplainer):
     magnitude = True
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, samples: int = 16, noise: float = 0.15, seed: int = 0):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, samples: int = 16, noise: float = 0.15, seed: int = 0):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
         self.samples = _positive_int(samples, "samples")
         if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating, np.integer)) or not \
                 0.0 <= float(noise) <= 1.0:
@@ -168,10 +169,49 @@ class IntegratedGradients(PixelExplainer):
     aliases = ("ig", "integrated_gradient")
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, steps: int = 32, baseline="black"):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, steps: int = 32, baseline="black"):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
         self.steps = _positive_int(steps, "steps")
         self.baseline = _pixel_value(baseline, "baseline")
+        if isinstance(self.baseline, np.ndarray):
+            self.baseline = self._baseline_image(self.baseline)
+
+    def _baseline_image(self, baseline: np.ndarray) -> np.ndarray:
+        """An image baseline checked against the model up front: ``(H, W, C)`` in the model's channels."""
+        channels = self.input_shape[2] or 3
+        if baseline.ndim == 2:
+            baseline = np.repeat(baseline[..., None], channels, axis=-1)
+        if baseline.ndim != 3 or baseline.shape[-1] not in (1, 3):
+            raise ValueError(
+                f"An image baseline must be one image (H, W, 3) or greyscale (H, W); got shape {baseline.shape}."
+                + (" RGBA is not a baseline: keep three channels, e.g. baseline[..., :3]."
+                   if baseline.ndim == 3 and baseline.shape[-1] == 4 else "")
+            )
+        if baseline.shape[-1] != channels:  # the rule for images: grey repeated, RGB averaged for a 1-channel model
+            baseline = (np.repeat(baseline, channels, axis=-1) if baseline.shape[-1] == 1
+                        else baseline.mean(axis=-1, keepdims=True))
+        height, width = self.input_shape[:2]
+        if (height is not None and baseline.shape[0] != height) or (width is not None and baseline.shape[1] != width):
+            raise ValueError(
+                f"The baseline is {baseline.shape[0]}×{baseline.shape[1]} but model {self.model_name!r} takes "
+                f"{height}×{width} images; resize it, e.g. helpers.resize_image(baseline, ({height}, {width}))."
+            )
+        return baseline.astype(np.float32)
+
+    def check_batch(self, batch: np.ndarray) -> None:
+        if isinstance(self.baseline, np.ndarray) and self.baseline.shape[:2] != batch.shape[1:3]:
+            raise ValueError(
+                f"The baseline is {self.baseline.shape[0]}×{self.baseline.shape[1]} and the images are "
+                f"{batch.shape[1]}×{batch.shape[2]}: they must have the same size; resize one of them."
+            )
+
+    def empty_advice(self, batch: np.ndarray, which: list[int]) -> str | None:
+        same = [i for i in which if np.allclose(batch[i], self.baseline, atol=0.5)]
+        if same:
+            return (f"Image(s) {same[:10]} equal the baseline, so every attribution is zero (the path from the "
+                    "baseline to the image has length 0): choose another baseline, e.g. baseline='grey'.")
+        return None
 
     def passes(self, height: int, width: int) -> int:
         return self.steps + 1
@@ -223,13 +263,22 @@ class Occlusion(PixelExplainer):
     gradient_passes = False
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, patch: int = 20, stride: int | None = None, fill="grey"):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, patch: int = 20, stride: int | None = None, fill="grey"):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
         self.patch = _positive_int(patch, "patch")
         self.stride = max(1, self.patch // 2) if stride is None else _positive_int(stride, "stride")
         self.fill = _pixel_value(fill, "fill", allow_mean=True)
         if isinstance(self.fill, np.ndarray):
             raise ValueError("fill must be a name or one pixel value in 0..255, not an image.")
+
+    def empty_advice(self, batch: np.ndarray, which: list[int]) -> str | None:
+        same = [i for i in which
+                if np.allclose(batch[i], batch[i].mean(axis=(0, 1)) if self.fill == "mean" else self.fill, atol=0.5)]
+        if same:
+            return (f"Image(s) {same[:10]} are uniformly the fill colour, so hiding a patch changes nothing: choose "
+                    "another fill, e.g. fill='grey' or fill='white'.")
+        return None
 
     @staticmethod
     def starts(length: int, patch: int, stride: int) -> list[int]:

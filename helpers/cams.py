@@ -135,10 +135,10 @@ class CAM(BaseCAM):
     needs_gradients = False
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None):
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None):
         if not pre_softmax:
             raise ValueError("CAM has no post-softmax variant: its weights come from the layer before the softmax.")
-        super().__init__(model, layer, pre_softmax=True, output=output)
+        super().__init__(model, layer, pre_softmax=True, output=output, input_range=input_range)
         head_path = output_layer_path(model, self.output)
         self.head = get_layer(model, head_path)
         advice = "Use helpers.grad_cam, which works on any architecture."
@@ -205,8 +205,9 @@ class GradCAMPlusPlus(BaseCAM):
     needs_gradients = True
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, normalize_alphas: bool = False):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, normalize_alphas: bool = False):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
         self.normalize_alphas = bool(normalize_alphas)
 
     def channel_weights(self, activations, gradients, class_indices):
@@ -299,9 +300,10 @@ class ScoreCAM(BaseCAM):
     gradient_passes = False
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, chunk: int = 64, max_channels: int | None = None,
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, chunk: int = 64, max_channels: int | None = None,
                  align_corners: bool = False):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
         if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
             raise ValueError(f"chunk must be a positive integer (masked images per pass); got {chunk!r}.")
         channels = int(self.extractor.outputs[0].shape[-1])
@@ -314,14 +316,6 @@ class ScoreCAM(BaseCAM):
 
     def passes(self, height: int, width: int) -> int:
         return self.channels + 1
-
-    def probabilities(self, scores: tf.Tensor) -> tf.Tensor:
-        """Class probabilities from :meth:`scores_of`'s scores (logits, or probabilities already)."""
-        if not self.pre_softmax:
-            return scores
-        if self.binary:  # [-z, z] -> [1 - p, p]
-            return tf.nn.sigmoid(scores)
-        return tf.nn.softmax(scores, axis=-1)
 
     def attribute(self, images, requested):
         forward = self.forward(images, requested)

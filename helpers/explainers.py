@@ -31,6 +31,7 @@ Taught in: ``03_class_activation_maps`` and ``04_beyond_grad_cam``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import math
 import time
@@ -47,6 +48,8 @@ from helpers.layers import (
     check_model,
     choose_output,
     default_explanation_layer,
+    final_activation,
+    output_layer_path,
     input_shape,
     intermediate_model,
     layer_output_shapes,
@@ -59,6 +62,7 @@ from helpers.models import class_names_of
 __all__ = [
     "EmptyHeatmapWarning", "Explanation", "Explainer", "batch_slices", "check_batch_size", "check_class_index",
     "check_images", "estimate_cost", "explain", "get_explainer", "list_methods", "method_class",
+    "set_input_range",
 ]
 
 EMPTY_RELATIVE = 1e-6
@@ -145,7 +149,8 @@ def _as_array(images, what: str) -> np.ndarray:
             )
         if arrays[0].ndim not in (2, 3):
             raise ValueError(f"A list of {what}s must hold single images (H, W, C); got shape {arrays[0].shape}.")
-        return np.stack(arrays)
+        stacked = np.stack(arrays)
+        return stacked[..., None] if arrays[0].ndim == 2 else stacked  # greyscale (H, W) images: (N, H, W, 1)
     if not (isinstance(images, np.ndarray) or hasattr(images, "__array__") or hasattr(images, "numpy")
             or hasattr(images, "__array_interface__")):  # numpy arrays, tensors, PIL images
         raise TypeError(f"Expected {what}s as a numpy array (or a list of arrays); got {type(images).__name__}.")
@@ -170,7 +175,7 @@ def _check_fits(model: keras.Model, height: int, width: int, name: str) -> None:
 
 
 def check_images(images, model: keras.Model | None = None, what: str = "image",
-                 model_name: str | None = None) -> tuple[np.ndarray, bool]:
+                 model_name: str | None = None, unit_inputs: bool = False) -> tuple[np.ndarray, bool]:
     """One image or a batch -> float32 ``(N, H, W, C)`` in 0..255, checked against ``model``.
 
     The package's one rule for images, applied by every public function that takes them:
@@ -184,6 +189,8 @@ def check_images(images, model: keras.Model | None = None, what: str = "image",
         model: the model they go into (checks size and channels), or ``None``.
         what: how to name the images in messages.
         model_name: how to name the model in messages (default: ``model.name``).
+        unit_inputs: the model takes 0..1 inputs (``input_range=(0, 1)``): 0..1 float images are
+            expected, not warned about (see :func:`helpers.data.to_pixels`).
 
     Returns:
         ``(batch, was_single)``.
@@ -214,7 +221,7 @@ def check_images(images, model: keras.Model | None = None, what: str = "image",
         array = array[None]
     if len(array) == 0:
         raise ValueError(f"Got an empty batch of {what}s (N = 0).")
-    batch = to_rgb(to_pixels(array, what), what).astype(np.float32)
+    batch = to_rgb(to_pixels(array, what, batched=True, unit_inputs=unit_inputs), what).astype(np.float32)
     if model is not None:
         want = input_shape(model)
         name = model_name or model.name
@@ -251,6 +258,12 @@ def check_class_index(class_index, n: int, num_classes: int, class_names: Sequen
     valid = (f"0..{num_classes - 1}" + (f" or a name in {list(class_names)}" if class_names else ""))
     if class_index is None:
         return np.full(n, -1, dtype=np.int32)
+    if hasattr(class_index, "numpy") and not isinstance(class_index, np.ndarray):  # a tf.Tensor
+        class_index = class_index.numpy()
+    if isinstance(class_index, np.ndarray) and class_index.ndim == 0:  # a 0-d array is one class
+        class_index = class_index[()]
+        if isinstance(class_index, bytes):
+            class_index = class_index.decode()
 
     def one(value) -> int:
         if isinstance(value, str):
@@ -277,6 +290,31 @@ def check_class_index(class_index, n: int, num_classes: int, class_names: Sequen
                  for v in values]
         return np.asarray([one(v) for v in items], dtype=np.int32)
     return np.full(n, one(class_index), dtype=np.int32)
+
+
+_INPUT_RANGES: "weakref.WeakKeyDictionary[keras.Model, tuple[float, float]]" = weakref.WeakKeyDictionary()
+
+
+def _check_input_range(input_range) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in input_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_range must be (low, high), e.g. (0, 1) or (0, 255); got {input_range!r}.") from None
+    if not (np.isfinite(low) and np.isfinite(high) and high > low):
+        raise ValueError(f"input_range must be (low, high) with low < high, e.g. (0, 1); got {input_range!r}.")
+    return low, high
+
+
+def set_input_range(model: keras.Model, input_range: tuple[float, float] = (0, 255)) -> None:
+    """Tell every explainer of ``model`` the pixel range it was trained on (e.g. ``(0, 1)``).
+
+    The same as passing ``input_range=`` to each :func:`explain` call. Images are still given by
+    the pixel rule; the model sees them in its range. Explainers built before keep their range.
+
+    Taught in: ``03_class_activation_maps``.
+    """
+    _INPUT_RANGES[check_model(model, "set the input range of")] = _check_input_range(input_range)
+    model_cache(model, "explainers").clear()
 
 
 # ---------------------------------------------------------------------- registry
@@ -331,6 +369,14 @@ class Explainer:
             default). ``False`` explains the probability, whose gradient vanishes when the model
             is confident.
         output: for a model with several outputs, which one to explain (index or layer name).
+        input_range: the pixel range the model was trained on: ``(0, 255)`` (the default, the
+            course's models, with their own ``Rescaling``) or e.g. ``(0, 1)`` for a model trained
+            on 0..1 inputs. Images are still given by the pixel rule (0..255, or 0..1 floats,
+            which are then expected and not warned about); the model sees them in its range.
+            ``None``: the range set with :func:`set_input_range` for the model, else ``(0, 255)``.
+
+    A model whose output is one linear unit (a regression) is explained as that output itself
+    (one class, index 0); a one-unit **sigmoid** output is a binary classifier (two classes).
 
     Taught in: ``03_class_activation_maps``.
     """
@@ -369,12 +415,15 @@ class Explainer:
             _REGISTRY[cls.name] = cls
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None):
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None):
         check_model(model, f"explain with {self.title or type(self).__name__}")
         self._model = weakref.ref(model)  # the explainer must not keep the model alive
         self.model_name = model.name
         self.output = choose_output(model, output)
         self.pre_softmax = bool(pre_softmax)
+        self.input_range = _check_input_range(input_range if input_range is not None
+                                              else _INPUT_RANGES.get(model, (0.0, 255.0)))
+        self.activation = final_activation(model, self.output)
         self.input_shape = input_shape(model)
         if self.uses_layer:
             self.layer = (resolve_layer_path(model, layer) if layer is not None
@@ -397,11 +446,30 @@ class Explainer:
                     f"Layer {self.layer!r} outputs shape {feature_shape}, not a spatial (h, w, C) map. Explain a "
                     f"convolutional layer, e.g. {default_explanation_layer(model, self.output)!r}."
                 )
-        self.binary = score_shape[-1] == 1
+        self.regression = score_shape[-1] == 1 and self.activation != "sigmoid"
+        self.binary = score_shape[-1] == 1 and not self.regression
         self.num_classes = 2 if self.binary else int(score_shape[-1])
-        self.class_names = class_names_of(model, self.num_classes)
+        self.class_names = class_names_of(model, self.num_classes) if not self.regression else None
+        if self.pre_softmax and self.activation == "opaque":
+            self._refuse_hidden_softmax(model)
         self._functions: dict = {}
         self._geometry: dict = {}
+
+    def _refuse_hidden_softmax(self, model: keras.Model) -> None:
+        """A ``Lambda`` output that gives probabilities: pre_softmax cannot remove what it cannot see."""
+        shape = [d if d is not None else 64 for d in self.input_shape]
+        probe = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
+        outputs = self.extractor(self.model_input(tf.constant(probe)), training=False)
+        scores = np.asarray(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs, dtype=np.float64)
+        if scores.shape[-1] > 1 and scores.min() >= 0.0 and np.allclose(scores.sum(axis=-1), 1.0, atol=1e-4):
+            path = output_layer_path(model, self.output)
+            raise ValueError(
+                f"Model {model.name!r} ends in a Lambda layer {path!r} whose outputs are probabilities (each row "
+                "sums to 1): the helpers cannot take a softmax hidden in a Lambda off, and explaining "
+                "probabilities gives empty maps once the model is confident. Build the head with "
+                "Dense(..., activation='softmax'), keras.layers.Softmax() or keras.ops.softmax, or pass "
+                "pre_softmax=False to explain the probabilities on purpose."
+            )
 
     @property
     def model(self) -> keras.Model:
@@ -427,8 +495,24 @@ class Explainer:
         raise NotImplementedError(f"{type(self).__name__} must implement attribute().")
 
     # ------------------------------------------------------------------ helpers for methods
+    def model_input(self, images: tf.Tensor) -> tf.Tensor:
+        """``images`` (0..255, the pixel rule) in the model's own :attr:`input_range` (graph code)."""
+        low, high = self.input_range
+        if (low, high) == (0.0, 255.0):
+            return images
+        return images * ((high - low) / 255.0) + low
+
+    def run_model(self, images: tf.Tensor) -> list:
+        """The extractor's outputs on ``images`` (0..255), as a list; every method's forward goes here."""
+        outputs = self.extractor(self.model_input(images), training=False)
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
     def scores_of(self, outputs: tf.Tensor) -> tf.Tensor:
-        """Class scores ``(N, num_classes)`` from the model's output; a one-unit output becomes two columns."""
+        """Class scores ``(N, num_classes)`` from the model's output; a one-unit sigmoid becomes two columns.
+
+        Always float32 (a ``mixed_float16`` model's outputs are cast).
+        """
+        outputs = tf.cast(outputs, tf.float32)
         if not self.binary:
             return outputs
         if self.pre_softmax:
@@ -441,8 +525,32 @@ class Explainer:
         For methods that run extra passes on changed images (Score-CAM's masked copies,
         occlusion's hidden patches).
         """
-        outputs = self.extractor(images, training=False)
-        return self.scores_of(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs)
+        return self.scores_of(self.run_model(images)[-1])
+
+    def probabilities(self, scores: tf.Tensor) -> tf.Tensor:
+        """Class probabilities from :meth:`scores_of`'s scores: the package's one place for them.
+
+        The model's own final activation decides: a softmax model's probabilities are the softmax
+        of its logits, a multi-label sigmoid model's the sigmoid of each logit, a one-unit sigmoid
+        model's ``[1 - p, p]``; a linear model with several classes is read as logits (softmax), a
+        regression's output is returned as it is. Scores computed with ``pre_softmax=False`` are
+        already probabilities.
+        """
+        if not self.pre_softmax or self.regression:
+            return scores
+        if self.activation == "sigmoid":  # one unit: [-z, z] -> [1 - p, p]; several: each label on its own
+            return tf.nn.sigmoid(scores)
+        return tf.nn.softmax(scores, axis=-1)
+
+    def check_batch(self, batch: np.ndarray) -> None:
+        """Check a batch (``(N, H, W, C)``, 0..255) against the method's own options before it runs.
+
+        The base accepts every batch; a method with an image-valued option checks its size here.
+        """
+
+    def empty_advice(self, batch: np.ndarray, which: list[int]) -> str | None:
+        """The reason images ``which`` of ``batch`` got empty maps, when the method knows it, else ``None``."""
+        return None
 
     @staticmethod
     def choose_classes(scores: tf.Tensor, requested: tf.Tensor) -> tf.Tensor:
@@ -460,8 +568,7 @@ class Explainer:
         """
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)  # records the whole graph, so frozen models work too
-            outputs = self.extractor(images, training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            outputs = self.run_model(images)
             activations = outputs[0] if self.layer is not None else None
             scores = self.scores_of(outputs[-1])
             class_indices = self.choose_classes(scores, requested)
@@ -470,6 +577,9 @@ class Explainer:
         if gradients:  # only the backward from the score to the layer (or input) is built
             source = activations if activations is not None else images
             grads = tape.gradient(target, source, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            grads = tf.cast(grads, tf.float32)  # a mixed_float16 model's layers compute in float16
+        if activations is not None:
+            activations = tf.cast(activations, tf.float32)
         return {"activations": activations, "gradients": grads, "scores": scores,
                 "class_indices": class_indices, "target": target}
 
@@ -560,7 +670,9 @@ class Explainer:
         Warns:
             EmptyHeatmapWarning: a map has no positive evidence; it is all zeros.
         """
-        batch, _ = check_images(images, self.extractor, model_name=self.model_name)
+        batch, _ = check_images(images, self.extractor, model_name=self.model_name,
+                                unit_inputs=self.input_range[1] <= 1.0)
+        self.check_batch(batch)
         requested = check_class_index(class_index, len(batch), self.num_classes, self.class_names)
         batch_size = check_batch_size(batch_size)
         passes = max(1, int(self.passes(*batch.shape[1:3])))
@@ -578,8 +690,9 @@ class Explainer:
         if np.any(empty):
             which = np.flatnonzero(empty).tolist()
             where = f" at layer {self.layer!r}" if self.layer else ""
-            advice = ("The probabilities saturate: explain the logits (pre_softmax=True)." if not self.pre_softmax
-                      else "Try another class, another layer, or relu=False to see the negative evidence.")
+            advice = self.empty_advice(batch, which) or (
+                "The probabilities saturate: explain the logits (pre_softmax=True)." if not self.pre_softmax
+                else "Try another class, another layer, or relu=False to see the negative evidence.")
             warnings.warn(
                 f"{self.title or self.name}: no positive evidence for the explained class in image(s) {which[:10]}"
                 f"{' …' if len(which) > 10 else ''}{where}; those heatmaps are all zeros. {advice}",
@@ -633,6 +746,16 @@ def _constructor_options(cls: type[Explainer]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _hashable(value):
+    """An option as a cache key: arrays (an image baseline) by their shape, dtype and a digest of their bytes."""
+    if isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not isinstance(value, (str, bytes))):
+        array = np.ascontiguousarray(np.asarray(value))
+        return ("array", array.shape, array.dtype.str, hashlib.sha1(array.tobytes()).hexdigest())
+    if isinstance(value, list):
+        return ("list", tuple(_hashable(v) for v in value))
+    return value
+
+
 def get_explainer(model: keras.Model, method: str | type[Explainer] = "grad_cam", layer: str | None = None,
                   **options) -> Explainer:
     """A reusable explainer for ``model``, cached per model, method, layer and options.
@@ -669,9 +792,9 @@ def get_explainer(model: keras.Model, method: str | type[Explainer] = "grad_cam"
     else:
         layer = None
     try:
-        key = (cls, layer, tuple(sorted(options.items())))
+        key = (cls, layer, tuple(sorted((name, _hashable(value)) for name, value in options.items())))
         hash(key)
-    except TypeError:  # an unhashable option (an array): build it fresh
+    except TypeError:  # an option that cannot be hashed even so: build it fresh
         return cls(model, layer, **options)
     if key not in cache:
         cache[key] = cls(model, layer, **options)
@@ -714,8 +837,7 @@ def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[
 
         @tf.function(reduce_retracing=True)
         def forward(x):
-            outputs = extractor(x, training=False)
-            return outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+            return explainer.run_model(x)[-1]
 
         @tf.function(reduce_retracing=True)
         def backward(x):
