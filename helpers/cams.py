@@ -161,11 +161,10 @@ class CAM(BaseCAM):
         """Verify mean(A)·W + b == logits on two seeded random images."""
         shape = [s if s is not None else 64 for s in self.input_shape]
         probe = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
-        activations, logits = self.extractor(probe, training=False)
-        predicted = np.asarray(tf.reduce_mean(activations, axis=[1, 2])) @ np.asarray(self.head.kernel)
+        activations, logits = (np.asarray(tf.cast(t, tf.float32), np.float64) for t in self.run_model(probe))
+        predicted = activations.mean(axis=(1, 2)) @ np.asarray(self.head.kernel, np.float64)
         if self.head.use_bias:
-            predicted = predicted + np.asarray(self.head.bias)
-        logits = np.asarray(logits)
+            predicted = predicted + np.asarray(self.head.bias, np.float64)
         error = float(np.max(np.abs(predicted - logits)))
         if error > 1e-3 * (1.0 + float(np.max(np.abs(logits)))):
             raise ValueError(

@@ -542,6 +542,21 @@ class Explainer:
             return tf.nn.sigmoid(scores)
         return tf.nn.softmax(scores, axis=-1)
 
+    def class_probabilities(self, batch: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """``(N, classes)`` class probabilities of a checked batch (0..255), as :meth:`probabilities` defines them.
+
+        One compiled forward pass per ``batch_size`` images, through the explainer's own extractor
+        (the evaluation curves and the explorers use it: one scoring path for the package).
+        """
+        if "probabilities" not in self._functions:
+            spec = tf.TensorSpec((None, *self.input_shape[:2], self.input_shape[2] or 3), tf.float32)
+            self._functions["probabilities"] = tf.function(
+                functools.partial(_probability_graph, self), input_signature=[spec]).get_concrete_function()
+        function = self._functions["probabilities"]
+        parts = [np.asarray(function(tf.constant(batch[s], tf.float32)))
+                 for s in batch_slices(len(batch), batch_size)]
+        return np.concatenate(parts).astype(np.float64)
+
     def check_batch(self, batch: np.ndarray) -> None:
         """Check a batch (``(N, H, W, C)``, 0..255) against the method's own options before it runs.
 
@@ -713,6 +728,10 @@ class Explainer:
     def __repr__(self) -> str:
         layer = f", layer={self.layer!r}" if self.layer else ""
         return f"{type(self).__name__}(model={self.model_name!r}{layer}, pre_softmax={self.pre_softmax})"
+
+
+def _probability_graph(explainer: Explainer, images: tf.Tensor) -> tf.Tensor:
+    return explainer.probabilities(explainer.scores_for(images))
 
 
 def _aligned_resize(maps: tf.Tensor, size: tf.Tensor, start_row, start_col, jump) -> tf.Tensor:
