@@ -117,10 +117,15 @@ class SmoothGrad(PixelExplainer):
         shape = tf.shape(images)
         noise = tf.random.stateless_normal(tf.concat([[self.samples], shape[1:]], axis=0), seed=[self.seed, 0],
                                            stddev=self.noise * 255.0, dtype=images.dtype)
-        noisy = tf.reshape(images[:, None] + noise[None], tf.concat([[shape[0] * self.samples], shape[1:]], axis=0))
-        gradients = self.input_gradients(noisy, tf.repeat(classes, self.samples))
-        gradients = tf.reduce_mean(tf.reshape(gradients, tf.concat([[shape[0], self.samples], shape[1:]], axis=0)),
-                                   axis=1)
+
+        def body(indices, total):  # copies i: image i // samples plus noise sample i % samples
+            owner = indices // self.samples
+            noisy = tf.gather(images, owner) + tf.gather(noise, indices % self.samples)
+            gradients = self.input_gradients(noisy, tf.gather(classes, owner))
+            return total + tf.math.unsorted_segment_sum(gradients, owner, shape[0])
+
+        total = self.over_copies(shape[0] * self.samples, body, tf.zeros_like(images))
+        gradients = total / float(self.samples)
         return {"maps": tf.reduce_max(tf.abs(gradients), axis=-1), "class_indices": classes,
                 "scores": forward["scores"]}
 
@@ -229,11 +234,16 @@ class IntegratedGradients(PixelExplainer):
         shape = tf.shape(images)
         baseline = self.baseline_like(images)
         alphas = (tf.range(self.steps, dtype=images.dtype) + 0.5) / float(self.steps)
-        path = baseline[:, None] + alphas[None, :, None, None, None] * (images - baseline)[:, None]
-        path = tf.reshape(path, tf.concat([[shape[0] * self.steps], shape[1:]], axis=0))
-        gradients = self.input_gradients(path, tf.repeat(classes, self.steps))
-        gradients = tf.reduce_mean(tf.reshape(gradients, tf.concat([[shape[0], self.steps], shape[1:]], axis=0)),
-                                   axis=1)
+
+        def body(indices, total):  # path point i: image i // steps at alpha i % steps
+            owner = indices // self.steps
+            start = tf.gather(baseline, owner)
+            alpha = tf.gather(alphas, indices % self.steps)[:, None, None, None]
+            path = start + alpha * (tf.gather(images, owner) - start)
+            gradients = self.input_gradients(path, tf.gather(classes, owner))
+            return total + tf.math.unsorted_segment_sum(gradients, owner, shape[0])
+
+        gradients = self.over_copies(shape[0] * self.steps, body, tf.zeros_like(images)) / float(self.steps)
         maps = tf.reduce_sum((images - baseline) * gradients, axis=-1)
         return {"maps": maps, "class_indices": classes, "scores": forward["scores"]}
 
@@ -305,19 +315,24 @@ class Occlusion(PixelExplainer):
         forward = self.forward(images, requested)
         classes, scores = forward["class_indices"], forward["scores"]
         shape = tf.shape(images)
-        rows, cols = self._axis_masks(shape[1]), self._axis_masks(shape[2])
-        masks = tf.reshape(rows[:, None, :, None] * cols[None, :, None, :], [-1, shape[1], shape[2]])  # (P, H, W)
-        count = tf.shape(masks)[0]
+        rows, cols = self._axis_masks(shape[1]), self._axis_masks(shape[2])  # (R, H), (Q, W)
+        per_row = tf.shape(cols)[0]
+        count = tf.shape(rows)[0] * per_row  # patch p hides rows[p // Q] × cols[p % Q]
         if isinstance(self.fill, str):  # "mean": each image's mean colour
             fill = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
         else:
-            fill = tf.fill([1, 1, 1, 1], tf.constant(self.fill, images.dtype))
-        m = masks[None, :, :, :, None]
-        occluded = images[:, None] * (1.0 - m) + fill[:, None] * m  # (N, P, H, W, C)
-        occluded = tf.reshape(occluded, tf.concat([[shape[0] * count], shape[1:]], axis=0))
-        hidden = tf.reshape(self.scores_for(occluded), [shape[0], count, self.num_classes])
-        hidden = tf.gather(hidden, classes, axis=2, batch_dims=1)  # (N, P)
-        drops = tf.gather(scores, classes, axis=1, batch_dims=1)[:, None] - hidden
-        total = tf.einsum("np,phw->nhw", drops, masks)
-        maps = tf.math.divide_no_nan(total, tf.reduce_sum(masks, axis=0)[None])
+            fill = tf.zeros([shape[0], 1, 1, shape[3]], images.dtype) + tf.constant(self.fill, images.dtype)
+        own = tf.gather(scores, classes, axis=1, batch_dims=1)
+
+        def body(indices, total):  # copy i: image i // count with patch i % count hidden
+            owner, patch = indices // count, indices % count
+            m = tf.gather(rows, patch // per_row)[:, :, None] * tf.gather(cols, patch % per_row)[:, None, :]
+            occluded = tf.gather(images, owner) * (1.0 - m[..., None]) + tf.gather(fill, owner) * m[..., None]
+            hidden = tf.gather(self.scores_for(occluded), tf.gather(classes, owner), axis=1, batch_dims=1)
+            drops = tf.gather(own, owner) - hidden
+            return total + tf.math.unsorted_segment_sum(drops[:, None, None] * m, owner, shape[0])
+
+        total = self.over_copies(shape[0] * count, body, tf.zeros(tf.shape(images)[:3], images.dtype))
+        coverage = tf.reduce_sum(rows, axis=0)[:, None] * tf.reduce_sum(cols, axis=0)[None, :]  # patches per pixel
+        maps = tf.math.divide_no_nan(total, coverage[None])
         return {"maps": maps, "class_indices": classes, "scores": scores}

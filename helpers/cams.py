@@ -275,13 +275,16 @@ class ScoreCAM(BaseCAM):
     For each channel ``k``: upsample ``A^k`` to the image (bilinear), scale it to ``[0, 1]``
     (min-max, + epsilon), multiply the image by it and run the model: the weight is the class's
     probability on that masked image (softmax over classes, as in the authors' code and
-    tf-keras-vis ``Scorecam``). Gradient-free, ``C`` extra forward passes per image, run in
-    chunks of ``chunk`` masked images; ``max_channels`` keeps only the channels of highest
+    tf-keras-vis ``Scorecam``). Gradient-free, ``C`` extra forward passes per image, run by
+    the core in chunks of at most ``batch_size`` masked images (one trace of the model, so the
+    first call compiles it once); ``max_channels`` keeps only the channels of highest
     variance (the "Faster Score-CAM" of tf-keras-vis: cheaper, approximate).
 
     Args:
         model, layer, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
-        chunk: channels per forward pass (masked copies of each image of the call, run together).
+        chunk: an extra cap on the masked images per forward pass, below the call's
+            ``batch_size`` (kept for old code; ``batch_size`` alone bounds memory now). ``None``:
+            ``batch_size`` alone.
         max_channels: use only this many channels (highest spatial variance); ``None``: all.
         align_corners: upsample the masks with the corner cells on the corner pixels, as
             tf-keras-vis (scipy's ``zoom``) does; the default puts cells at half-pixel centres,
@@ -300,16 +303,17 @@ class ScoreCAM(BaseCAM):
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
                  output: int | str | None = None, input_range: tuple[float, float] | None = None,
-                 *, chunk: int = 64, max_channels: int | None = None,
+                 *, chunk: int | None = None, max_channels: int | None = None,
                  align_corners: bool = False):
         super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
-        if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-            raise ValueError(f"chunk must be a positive integer (masked images per pass); got {chunk!r}.")
+        if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
+            raise ValueError(f"chunk must be a positive integer (masked images per pass) or None; got {chunk!r}.")
         channels = int(self.extractor.outputs[0].shape[-1])
-        if max_channels is not None and (isinstance(max_channels, bool) or not isinstance(max_channels, (int, np.integer))
-                                         or max_channels < 1):
+        if max_channels is not None and (isinstance(max_channels, bool)
+                                         or not isinstance(max_channels, (int, np.integer)) or max_channels < 1):
             raise ValueError(f"max_channels must be a positive integer or None; got {max_channels!r}.")
-        self.chunk = int(chunk)
+        self.chunk = None if chunk is None else int(chunk)
+        self.max_copies = self.chunk  # the old option: a cap below batch_size on the masked images per pass
         self.align_corners = bool(align_corners)
         self.channels = channels if max_channels is None else min(int(max_channels), channels)
 
@@ -331,16 +335,18 @@ class ScoreCAM(BaseCAM):
         low = tf.reduce_min(masks, axis=[1, 2], keepdims=True)
         high = tf.reduce_max(masks, axis=[1, 2], keepdims=True)
         masks = (masks - low) / (high - low + EPSILON)
-        weights = []
-        for start in range(0, self.channels, self.chunk):  # static: one forward per chunk of channels
-            part = tf.transpose(masks[..., start:start + self.chunk], [0, 3, 1, 2])  # (N, k, H, W)
-            k = tf.shape(part)[1]
-            masked = images[:, None] * part[..., None]  # (N, k, H, W, C)
-            masked = tf.reshape(masked, tf.concat([[n * k], tf.shape(images)[1:]], axis=0))
-            probabilities = self.probabilities(self.scores_for(masked))
-            probabilities = tf.reshape(probabilities, [n, k, self.num_classes])
-            weights.append(tf.gather(probabilities, classes, axis=2, batch_dims=1))  # (N, k)
-        weights = tf.concat(weights, axis=1)
+        channels = tf.shape(masks)[3]
+        by_channel = tf.transpose(masks, [0, 3, 1, 2])  # (N, K, H, W)
+
+        def body(indices, weights):  # copy i: image i // K masked by its channel i % K
+            owner, channel = indices // channels, indices % channels
+            mask = tf.gather_nd(by_channel, tf.stack([owner, channel], axis=1))  # (k, H, W)
+            probabilities = self.probabilities(self.scores_for(tf.gather(images, owner) * mask[..., None]))
+            chosen = tf.gather(probabilities, tf.gather(classes, owner), axis=1, batch_dims=1)
+            return tf.tensor_scatter_nd_add(weights, indices[:, None], chosen)
+
+        weights = self.over_copies(n * channels, body, tf.zeros([n * channels], images.dtype))
+        weights = tf.reshape(weights, [n, channels])
         maps = tf.einsum("nhwc,nc->nhw", activations, weights)
         return {"maps": maps, "class_indices": classes, "scores": forward["scores"], "weights": weights}
 

@@ -599,8 +599,48 @@ class Explainer:
                 "class_indices": class_indices, "target": target}
 
     # ------------------------------------------------------------------ the shared pipeline
-    def _pipeline(self, images, requested, geometry, upsample: bool, relu: bool, aligned: bool):
-        result = self.attribute(images, requested)
+    def over_copies(self, count: tf.Tensor, body, initial):
+        """Run a method's extra passes in chunks of at most ``batch_size`` copies (graph code).
+
+        The core owns the memory bound: a many-pass method describes its copies (masked images,
+        noisy samples, path points) by their index ``0..count-1`` and hands ``body(indices, acc)``,
+        which builds the copies of ``indices``, runs them (:meth:`scores_for`, :meth:`forward`)
+        and folds the result into ``acc``. The chunks run one after another in one compiled loop
+        (one trace of the model, whatever the count), so memory grows with ``batch_size`` and
+        never with the number of passes.
+
+        Args:
+            count: how many copies, a scalar int32 tensor.
+            body: ``(indices (k,) int32, acc) -> acc`` with ``k <= batch_size``.
+            initial: the accumulator's first value (a tensor or a tuple of tensors).
+
+        Returns:
+            The final accumulator.
+        """
+        chunk = self._chunk if self._chunk is not None else tf.constant(64, tf.int32)
+        if self.max_copies is not None:
+            chunk = tf.minimum(chunk, self.max_copies)
+        chunk = tf.maximum(chunk, 1)
+
+        def step(start, acc):
+            indices = tf.range(start, tf.minimum(start + chunk, count))
+            return start + chunk, body(indices, acc)
+
+        _, acc = tf.while_loop(lambda start, acc: start < count, step, (tf.constant(0, tf.int32), initial),
+                               parallel_iterations=1)
+        return acc
+
+    max_copies: int | None = None
+    """A method's own cap on the copies per pass (below ``batch_size``); ``None``: ``batch_size`` alone."""
+
+    _chunk = None  # the compiled call's batch size, a scalar tensor while a pipeline is traced
+
+    def _pipeline(self, images, requested, geometry, chunk, upsample: bool, relu: bool, aligned: bool):
+        self._chunk = chunk
+        try:
+            result = self.attribute(images, requested)
+        finally:
+            self._chunk = None
         raw = result["maps"]
         maps = tf.nn.relu(raw) if relu else raw
         if upsample and self.uses_layer:
@@ -626,7 +666,7 @@ class Explainer:
         if key not in self._functions:
             spec = (tf.TensorSpec((None, *self.input_shape[:2], 3 if self.input_shape[2] is None
                                    else self.input_shape[2]), tf.float32),
-                    tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32))
+                    tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32), tf.TensorSpec((), tf.int32))
             # A partial of a bound method: TensorFlow counts traces per code object, and every
             # explainer traces once, which would otherwise trip its "frequent retracing" warning.
             function = tf.function(
@@ -671,9 +711,10 @@ class Explainer:
             class_index: ``None`` (each image's top class), an int or class name, or one per image.
             upsample: resize the maps to the input's ``(H, W)``; otherwise keep the layer's ``(h, w)``.
             relu: keep only positive evidence (``[0, 1]``); ``False`` keeps the sign (``[-1, 1]``).
-            batch_size: model passes per compiled call: images per call for one-pass methods;
-                a method with ``P`` passes per image (:meth:`passes`) runs ``max(1, batch_size // P)``
-                images per call.
+            batch_size: model passes per forward batch, which bounds memory: images per call for
+                one-pass methods; a method with ``P`` passes per image (:meth:`passes`) runs
+                ``max(1, batch_size // P)`` images per call and their copies in chunks of at most
+                ``batch_size`` (:meth:`over_copies`), so memory never grows with ``P``.
             progress: show a progress bar over the batches; ``None`` (default): only on long work
                 (more than :data:`LONG_WORK_PASSES` model passes in all).
             align: upsample along the receptive fields when the layer's geometry is known
@@ -697,7 +738,8 @@ class Explainer:
         field = self.field_for(*batch.shape[1:3]) if (self.uses_layer and upsample and align) else None
         geometry = tf.constant([field.start, field.start_col, field.jump] if field else [0.0, 0.0, 1.0], tf.float32)
         function = self._function(upsample, relu, field is not None)
-        parts = [function(tf.constant(batch[s]), tf.constant(requested[s]), geometry)
+        chunk = tf.constant(batch_size, tf.int32)
+        parts = [function(tf.constant(batch[s]), tf.constant(requested[s]), geometry, chunk)
                  for s in batch_slices(len(batch), images_per_call, progress,
                                        f"{self.title or self.name}" + (f" ({self.layer})" if self.layer else ""))]
         heatmaps, raw, weights, classes, scores, empty = (
