@@ -46,12 +46,15 @@ COLAB_CONSTRAINTS := constraints/colab.txt
 # What the Colab image also ships and the course imports; the newest releases that fit the pins.
 COLAB_ALSO := pillow tqdm ipykernel
 
-.PHONY: help venv lab test unit-test nbval execute benchmark train clean distclean colab-links test-colab test-browser
+.PHONY: help venv lab test unit-test nbval execute benchmark train clean distclean colab-links test-colab test-browser \
+	lint test-fast
 
 help:
 	@echo "ConvNet X-Ray"
 	@echo "  make lab        open the course in JupyterLab (creates .venv on first use)"
 	@echo "  make test       unit tests, then every notebook re-run and compared (nbval)"
+	@echo "  make test-fast  the unit tests without the slow ones (the edit-test loop, about 2 minutes)"
+	@echo "  make lint       ruff (pyproject.toml [tool.ruff]) over helpers/, tests/ and tools/"
 	@echo "  make test-colab the same on Colab's runtime (constraints/colab.txt); notebooks must run without error"
 	@echo "  make test-browser  JupyterLab in Debian's chromium: notebooks 01 and 03, every explorer control"
 	@echo "  make execute    re-execute notebooks in place (NB=notebooks/03_class_activation_maps.ipynb for one)"
@@ -88,6 +91,13 @@ test: unit-test nbval
 
 unit-test: $(STAMP)
 	$(HEADLESS_ENV) $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+# The edit-test loop: every unit test not marked slow (pyproject.toml lists the markers).
+test-fast: $(STAMP)
+	$(HEADLESS_ENV) $(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check helpers tests tools
 
 nbval: $(STAMP)
 	@if compgen -G "notebooks/*.ipynb" > /dev/null; then \

@@ -28,14 +28,9 @@ import numpy as np
 
 from helpers._backend import keras, tf
 from helpers.explainers import Explainer
+from helpers.inputs import positive_int
 
 __all__ = ["IntegratedGradients", "Occlusion", "Saliency", "SmoothGrad"]
-
-
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 class PixelExplainer(Explainer):
@@ -101,7 +96,7 @@ class SmoothGrad(PixelExplainer):
                  output: int | str | None = None, input_range: tuple[float, float] | None = None,
                  *, samples: int = 16, noise: float = 0.15, seed: int = 0):
         super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
-        self.samples = _positive_int(samples, "samples")
+        self.samples = positive_int(samples, "samples")
         if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating, np.integer)) or not \
                 0.0 <= float(noise) <= 1.0:
             raise ValueError(f"noise must be a fraction of the pixel range in [0, 1] (e.g. 0.15); got {noise!r}.")
@@ -177,7 +172,7 @@ class IntegratedGradients(PixelExplainer):
                  output: int | str | None = None, input_range: tuple[float, float] | None = None,
                  *, steps: int = 32, baseline="black"):
         super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
-        self.steps = _positive_int(steps, "steps")
+        self.steps = positive_int(steps, "steps")
         self.baseline = _pixel_value(baseline, "baseline")
         if isinstance(self.baseline, np.ndarray):
             self.baseline = self._baseline_image(self.baseline)
@@ -276,8 +271,8 @@ class Occlusion(PixelExplainer):
                  output: int | str | None = None, input_range: tuple[float, float] | None = None,
                  *, patch: int = 20, stride: int | None = None, fill="grey"):
         super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
-        self.patch = _positive_int(patch, "patch")
-        self.stride = max(1, self.patch // 2) if stride is None else _positive_int(stride, "stride")
+        self.patch = positive_int(patch, "patch")
+        self.stride = max(1, self.patch // 2) if stride is None else positive_int(stride, "stride")
         self.fill = _pixel_value(fill, "fill", allow_mean=True)
         if isinstance(self.fill, np.ndarray):
             raise ValueError("fill must be a name or one pixel value in 0..255, not an image.")

@@ -50,6 +50,7 @@ import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
 from helpers.explainers import Explainer, Explanation, get_explainer
+from helpers.inputs import positive_int
 from helpers.layers import get_layer, output_layer_path
 
 __all__ = ["BaseCAM", "CAM", "CAMResult", "EigenCAM", "GradCAM", "GradCAMPlusPlus", "LayerCAM", "ScoreCAM", "cam",
@@ -306,13 +307,10 @@ class ScoreCAM(BaseCAM):
                  *, chunk: int | None = None, max_channels: int | None = None,
                  align_corners: bool = False):
         super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
-        if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
-            raise ValueError(f"chunk must be a positive integer (masked images per pass) or None; got {chunk!r}.")
+        self.chunk = None if chunk is None else positive_int(chunk, "chunk", "masked images per pass, or None")
         channels = int(self.extractor.outputs[0].shape[-1])
-        if max_channels is not None and (isinstance(max_channels, bool)
-                                         or not isinstance(max_channels, (int, np.integer)) or max_channels < 1):
-            raise ValueError(f"max_channels must be a positive integer or None; got {max_channels!r}.")
-        self.chunk = None if chunk is None else int(chunk)
+        if max_channels is not None:
+            max_channels = positive_int(max_channels, "max_channels", "or None")
         self.max_copies = self.chunk  # the old option: a cap below batch_size on the masked images per pass
         self.align_corners = bool(align_corners)
         self.channels = channels if max_channels is None else min(int(max_channels), channels)

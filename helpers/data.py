@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "CLASS_NAMES", "DATA_DIR", "IMAGES_DIR", "BACKGROUND_IMAGES", "TRAIN_SEED_OFFSET", "ImageRangeWarning",
-    "PIXEL_RULE", "to_pixels", "to_rgb", "channels_first_hint", "user_stacklevel", "list_images", "load_image", "resize_image",
+    "PIXEL_RULE", "to_pixels", "to_rgb", "channels_first_hint", "user_stacklevel", "list_images", "load_image",
+    "resize_image",
     "make_shapes", "make_scenes", "image_to_png_bytes",
     "LAB_INPUT_SIZE", "TAG_COLOURS", "TAG_SIZE", "TAG_CORNERS", "BACKGROUND_NAMES", "tag_side", "tag_box",
     "add_tags", "make_tagged_shapes", "make_background_task",
@@ -184,7 +185,9 @@ def to_pixels(array, what: str = "image", batched: bool = False, unit_inputs: bo
     sixteen = integer & (peaks > 255)  # 16-bit images
     unit = ~np.bool_(integer) & (peaks > 0.0) & (peaks <= 1.0)  # 0..1 float images
     scale = np.where(sixteen, 1.0 / 257.0, np.where(unit, 255.0, 1.0)).astype(np.float32)
-    names = (lambda mask: f" {what}s {np.flatnonzero(mask).tolist()[:10]}" if batched else f" {what}")
+    def names(mask: np.ndarray) -> str:
+        return f" {what}s {np.flatnonzero(mask).tolist()[:10]}" if batched else f" {what}"
+
     if sixteen.any() and arr.dtype != np.uint16:  # a uint16 array above 255 is plainly 16-bit
         warnings.warn(f"The{names(sixteen)} hold integer values above 255 (up to {peaks[sixteen].max():.0f}): read "
                       "as 16-bit and scaled from 0..65535 to 0..255.", ImageRangeWarning, stacklevel=user_stacklevel())

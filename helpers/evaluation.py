@@ -27,6 +27,7 @@ import numpy as np
 
 from helpers._backend import EPSILON, keras
 from helpers.explainers import EmptyHeatmapWarning, Explainer, check_class_index, check_images, explain, get_explainer
+from helpers.inputs import positive_int
 from helpers.layers import iter_layers
 from helpers.models import class_names_of
 
@@ -116,8 +117,7 @@ def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, tolerance: int = 0) -
     """
     maps, masks = _maps_and_masks(heatmaps, masks)
     masks = masks >= 0.5
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
-        raise ValueError(f"tolerance must be a non-negative integer number of pixels; got {tolerance!r}.")
+    tolerance = positive_int(tolerance, "tolerance", "a number of pixels", minimum=0)
     peaks = heatmap_peaks(maps)
     hits = np.zeros(len(maps), dtype=bool)
     for i, (row, col) in enumerate(peaks):
@@ -246,8 +246,7 @@ def _curve(model, images, heatmaps, class_index, steps: int, baseline: str, star
                          "upsample=True.")
     if not np.all(np.isfinite(maps)):
         raise ValueError("heatmaps contain NaN or infinite values.")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}.")
+    steps = positive_int(steps, "steps")
     if baseline == "grey":
         background = np.full_like(batch, 127.5)
     elif baseline == "black":

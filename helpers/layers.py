@@ -30,7 +30,8 @@ __all__ = [
     "CONV_TYPES", "ReceptiveField", "check_model", "conv_layer_names", "default_explanation_layer", "final_activation",
     "get_layer",
     "input_shape", "intermediate_model", "is_spatial", "is_subclassed", "iter_layers", "layer_names",
-    "layer_output_shapes", "logits_model", "model_cache", "choose_output", "output_count", "output_layer_path", "receptive_field",
+    "layer_output_shapes", "logits_model", "model_cache", "choose_output", "output_count", "output_layer_path",
+    "receptive_field",
     "resolve_layer_path", "retrace", "spatial_layer_names", "Trace", "WithoutActivation",
 ]
 

@@ -133,7 +133,8 @@ def test_size_other_than_the_model_input_works_for_the_convolutional_part(tiny_s
     """The Dense head would reject 48x48 images; the truncated model does not need it."""
     result = filter_ascent(tiny_sequential, "conv2d_2", [0, 1], steps=2, size=48, progress=False)
     assert result.images.shape == (2, 48, 48, 3)
-    assert feature_extractor(tiny_sequential, "conv2d_2", 48) is feature_extractor(tiny_sequential, "conv2d_2", (48, 48))
+    square = feature_extractor(tiny_sequential, "conv2d_2", 48)
+    assert square is feature_extractor(tiny_sequential, "conv2d_2", (48, 48))
 
 
 def test_dead_filter_stays_put_but_moves_with_pre_activation(tiny_gap_model):

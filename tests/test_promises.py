@@ -302,3 +302,28 @@ def test_deletion_on_a_two_output_model_takes_output(tiny_images):
         helpers.evaluation.deletion_curve(model, tiny_images, maps, steps=2)
     curves, _ = helpers.evaluation.deletion_curve(model, tiny_images, maps, steps=2, output="b")
     np.testing.assert_allclose(curves[:, 0], np.asarray(model(tiny_images)[1]).max(axis=1), rtol=1e-5)
+
+
+# ---------------------------------------------------------------------- memory and cost (fresh processes)
+@pytest.mark.slow
+def test_peak_memory_stays_flat_when_the_passes_grow_8_times():
+    from helpers.benchmarks.memory import measure
+
+    few = measure("smooth_grad", {"samples": 16}, batch_size=16, size=128)
+    many = measure("smooth_grad", {"samples": 128}, batch_size=16, size=128)
+    # Unchunked, 128 noisy copies of a 128-px image through three conv layers need over 1 GB.
+    assert many["growth_mb"] <= 1.25 * few["growth_mb"] + 64, (few, many)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, options", [("smooth_grad", {"samples": 64}),
+                                             ("integrated_gradients", {"steps": 64}),
+                                             ("occlusion", {"patch": 16, "stride": 8}),
+                                             ("score_cam", {})])
+def test_estimate_cost_is_within_a_factor_of_2_of_the_time_measured(method, options):
+    from helpers.benchmarks.memory import measure
+
+    result = measure(method, options, batch_size=32, size=96, estimate=True, second=True)
+    assert result["passes"] >= 64
+    assert 0.5 <= result["second_s"] / result["estimate_s"] <= 2.0, result
+    assert result["compile_s"] > 0.0
