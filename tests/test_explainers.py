@@ -474,10 +474,6 @@ def test_bad_input_matrix(tiny_gap_model, case, call, expected):
         call(tiny_gap_model)
 
 
-def test_the_matrix_is_large_enough():
-    assert len(BAD_INPUTS) >= 40
-
-
 # ----------------------------------------------------------------------------- input checks, directly
 def test_check_class_index_by_name_on_models_with_names(tiny_gap_model):
     assert list(explainers.check_class_index(["ring", 0], 2, 3, ("circle", "ring", "square"))) == [1, 0]
