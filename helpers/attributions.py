@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers._backend import keras, tf
-from helpers.explainers import Explainer
+from helpers.explainers import Attribution, Explainer
 from helpers.inputs import positive_int
 
 __all__ = ["IntegratedGradients", "Occlusion", "Saliency", "SmoothGrad"]
@@ -66,7 +66,7 @@ class Saliency(PixelExplainer):
     def attribute(self, images, requested):
         forward = self.forward(images, requested, gradients=True)
         maps = tf.reduce_max(tf.abs(forward["gradients"]), axis=-1)
-        return {"maps": maps, "class_indices": forward["class_indices"], "scores": forward["scores"]}
+        return Attribution(maps=maps, class_indices=forward.class_indices, scores=forward.scores)
 
 
 class SmoothGrad(PixelExplainer):
@@ -121,8 +121,8 @@ class SmoothGrad(PixelExplainer):
 
         total = self.over_copies(shape[0] * self.samples, body, tf.zeros_like(images))
         gradients = total / float(self.samples)
-        return {"maps": tf.reduce_max(tf.abs(gradients), axis=-1), "class_indices": classes,
-                "scores": forward["scores"]}
+        return Attribution(maps=tf.reduce_max(tf.abs(gradients), axis=-1), class_indices=classes,
+                           scores=forward.scores)
 
 
 BASELINES = {"black": 0.0, "white": 255.0, "grey": 127.5, "gray": 127.5}
@@ -240,7 +240,7 @@ class IntegratedGradients(PixelExplainer):
 
         gradients = self.over_copies(shape[0] * self.steps, body, tf.zeros_like(images)) / float(self.steps)
         maps = tf.reduce_sum((images - baseline) * gradients, axis=-1)
-        return {"maps": maps, "class_indices": classes, "scores": forward["scores"]}
+        return Attribution(maps=maps, class_indices=classes, scores=forward.scores)
 
 
 class Occlusion(PixelExplainer):
@@ -330,4 +330,4 @@ class Occlusion(PixelExplainer):
         total = self.over_copies(shape[0] * count, body, tf.zeros(tf.shape(images)[:3], images.dtype))
         coverage = tf.reduce_sum(rows, axis=0)[:, None] * tf.reduce_sum(cols, axis=0)[None, :]  # patches per pixel
         maps = tf.math.divide_no_nan(total, coverage[None])
-        return {"maps": maps, "class_indices": classes, "scores": scores}
+        return Attribution(maps=maps, class_indices=classes, scores=scores)

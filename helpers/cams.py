@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
-from helpers.explainers import Explainer, Explanation, get_explainer
+from helpers.explainers import Attribution, Explainer, Explanation, get_explainer
 from helpers.inputs import positive_int
 from helpers.layers import get_layer, output_layer_path
 
@@ -95,8 +95,7 @@ class BaseCAM(Explainer):
             maps = tf.einsum("nhwc,nc->nhw", activations, weights)
         else:
             maps = tf.reduce_sum(weights * activations, axis=-1)
-        return {"maps": maps, "class_indices": forward["class_indices"], "scores": forward["scores"],
-                "weights": weights}
+        return Attribution(maps=maps, class_indices=forward.class_indices, scores=forward.scores, weights=weights)
 
 
 class GradCAM(BaseCAM):
@@ -346,7 +345,7 @@ class ScoreCAM(BaseCAM):
         weights = self.over_copies(n * channels, body, tf.zeros([n * channels], images.dtype))
         weights = tf.reshape(weights, [n, channels])
         maps = tf.einsum("nhwc,nc->nhw", activations, weights)
-        return {"maps": maps, "class_indices": classes, "scores": forward["scores"], "weights": weights}
+        return Attribution(maps=maps, class_indices=classes, scores=forward.scores, weights=weights)
 
 
 def cam(model: keras.Model, image, class_index=None, upsample: bool = True, layer: str | None = None,

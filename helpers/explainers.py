@@ -36,6 +36,7 @@ import inspect
 import time
 import warnings
 import weakref
+from typing import Any, NamedTuple
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,7 +59,8 @@ from helpers.layers import (
 from helpers.models import class_names_of
 
 __all__ = [
-    "EmptyHeatmapWarning", "Explanation", "Explainer", "batch_slices", "check_batch_size", "check_class_index",
+    "Attribution", "EmptyHeatmapWarning", "Explanation", "Explainer", "Forward",
+    "batch_slices", "check_batch_size", "check_class_index",
     "check_images", "estimate_cost", "explain", "get_explainer", "list_methods", "method_class",
     "set_input_range",
 ]
@@ -132,8 +134,78 @@ def set_input_range(model: keras.Model, input_range: tuple[float, float] = (0, 2
     model_cache(model, "explainers").clear()
 
 
+def _item(self, key):
+    """``result["maps"]`` as well as ``result.maps`` and ``result[0]`` (the style of older methods)."""
+    return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
+
+
+def _get(self, key: str, default=None):
+    """``result.get("weights")``, as on the dicts older methods returned."""
+    return getattr(self, key, default)
+
+
+class Forward(NamedTuple):
+    """What :meth:`Explainer.forward` computed for a batch (graph tensors).
+
+    Attributes:
+        activations: ``(N, h, w, C)`` the layer's feature maps (float32), ``None`` without a layer.
+        gradients: ``∂target/∂activations`` (or ``∂target/∂images`` without a layer), ``None``
+            unless asked for.
+        scores: ``(N, classes)`` the scores explained (:meth:`Explainer.scores_of`).
+        class_indices: ``(N,)`` int32 the classes explained.
+        target: ``(N,)`` each image's score of its class.
+    """
+
+    activations: Any
+    gradients: Any
+    scores: Any
+    class_indices: Any
+    target: Any
+
+
+class Attribution(NamedTuple):
+    """What a method's :meth:`Explainer.attribute` returns for a batch (graph tensors).
+
+    Attributes:
+        maps: ``(N, h, w)`` signed maps at the layer's resolution (``(N, H, W)`` without a layer).
+        class_indices: ``(N,)`` int32 the classes explained.
+        scores: ``(N, classes)`` the scores.
+        weights: the CAM family's channel weights, else ``None``.
+    """
+
+    maps: Any
+    class_indices: Any
+    scores: Any
+    weights: Any = None
+
+
+for _typed in (Forward, Attribution):  # typed results that still answer the dict-style lookups
+    _typed.__getitem__, _typed.get = _item, _get
+
+
 # ---------------------------------------------------------------------- registry
 _REGISTRY: dict[str, type["Explainer"]] = {}
+
+
+def _register(cls: type["Explainer"]) -> None:
+    """Add a method to the registry; a name or alias already taken by another method is refused."""
+    taken = {}
+    for other in _REGISTRY.values():
+        if other.__qualname__ == cls.__qualname__ and other.__module__ == cls.__module__:
+            continue  # the same class defined again (a re-run notebook cell, a reloaded module)
+        for key in (other.name, *other.aliases):
+            taken[key] = other
+    clashes = [key for key in (cls.name, *cls.aliases) if key in taken]
+    if clashes:
+        key = clashes[0]
+        raise ValueError(
+            f"Method {cls.__name__} cannot be registered as {key!r}: that name belongs to "
+            f"{taken[key].__name__} ({taken[key].__module__}). Choose another name or alias."
+        )
+    same = [c for c in _REGISTRY.values() if (c.__qualname__, c.__module__) == (cls.__qualname__, cls.__module__)]
+    for other in same:
+        del _REGISTRY[other.name]
+    _REGISTRY[cls.name] = cls
 
 
 def list_methods() -> list[str]:
@@ -227,7 +299,7 @@ class Explainer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("name"):
-            _REGISTRY[cls.name] = cls
+            _register(cls)
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
                  output: int | str | None = None, input_range: tuple[float, float] | None = None):
@@ -295,7 +367,7 @@ class Explainer:
         return model
 
     # ------------------------------------------------------------------ the method's part
-    def attribute(self, images: tf.Tensor, requested: tf.Tensor) -> dict:
+    def attribute(self, images: tf.Tensor, requested: tf.Tensor) -> Attribution:
         """The method's signed maps for one batch (graph code, runs inside ``tf.function``).
 
         Args:
@@ -303,9 +375,10 @@ class Explainer:
             requested: ``(N,)`` int32 classes, ``-1`` for each image's top class.
 
         Returns:
-            A dict with ``"maps"`` (``(N, h, w)`` at the layer's resolution, or ``(N, H, W)``
-            for methods without a layer), ``"class_indices"`` (``(N,)`` int32, the classes
-            explained), ``"scores"`` (``(N, classes)``) and optionally ``"weights"``.
+            An :class:`Attribution`: ``maps`` (``(N, h, w)`` at the layer's resolution, or
+            ``(N, H, W)`` for methods without a layer), ``class_indices`` (``(N,)`` int32, the
+            classes explained), ``scores`` (``(N, classes)``) and optionally ``weights``. (A dict
+            with those keys is accepted too.)
         """
         raise NotImplementedError(f"{type(self).__name__} must implement attribute().")
 
@@ -388,13 +461,13 @@ class Explainer:
         top = tf.argmax(scores, axis=-1, output_type=tf.int32)
         return tf.where(requested < 0, top, requested)
 
-    def forward(self, images: tf.Tensor, requested: tf.Tensor, gradients: bool = False) -> dict:
+    def forward(self, images: tf.Tensor, requested: tf.Tensor, gradients: bool = False) -> Forward:
         """One forward pass (and, with ``gradients``, the backward from each class score to the layer).
 
         Returns:
-            ``{"activations", "gradients", "scores", "class_indices", "target"}``; ``activations``
-            and ``gradients`` are ``None`` for methods without a layer (``gradients`` is then
-            taken with respect to the images).
+            A :class:`Forward` (``activations``, ``gradients``, ``scores``, ``class_indices``,
+            ``target``); ``activations`` is ``None`` for methods without a layer (``gradients`` is
+            then taken with respect to the images).
         """
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)  # records the whole graph, so frozen models work too
@@ -410,8 +483,8 @@ class Explainer:
             grads = tf.cast(grads, tf.float32)  # a mixed_float16 model's layers compute in float16
         if activations is not None:
             activations = tf.cast(activations, tf.float32)
-        return {"activations": activations, "gradients": grads, "scores": scores,
-                "class_indices": class_indices, "target": target}
+        return Forward(activations=activations, gradients=grads, scores=scores, class_indices=class_indices,
+                       target=target)
 
     # ------------------------------------------------------------------ the shared pipeline
     def over_copies(self, count: tf.Tensor, body, initial):
@@ -456,7 +529,9 @@ class Explainer:
             result = self.attribute(images, requested)
         finally:
             self._chunk = None
-        raw = result["maps"]
+        if isinstance(result, dict):  # a method written before Attribution: the same keys
+            result = Attribution(**result)
+        raw = result.maps
         maps = tf.nn.relu(raw) if relu else raw
         if upsample and self.uses_layer:
             size = tf.shape(images)[1:3]  # (height, width) of the input: never swapped
@@ -471,10 +546,10 @@ class Explainer:
         # divide_no_nan: scale-free (a map scaled by 1e-9 normalizes to the same heatmap), never NaN.
         heatmaps = tf.math.divide_no_nan(maps, peak)
         heatmaps = tf.where(empty[:, None, None], tf.zeros_like(heatmaps), heatmaps)
-        weights = result.get("weights")
+        weights = result.weights
         if weights is None:
             weights = tf.zeros((tf.shape(images)[0], 0), images.dtype)
-        return heatmaps, raw, weights, result["class_indices"], result["scores"], empty
+        return heatmaps, raw, weights, result.class_indices, result.scores, empty
 
     def _function(self, upsample: bool, relu: bool, aligned: bool):
         key = (bool(upsample), bool(relu), bool(aligned))

@@ -327,3 +327,30 @@ def test_estimate_cost_is_within_a_factor_of_2_of_the_time_measured(method, opti
     assert result["passes"] >= 64
     assert 0.5 <= result["second_s"] / result["estimate_s"] <= 2.0, result
     assert result["compile_s"] > 0.0
+
+
+# ---------------------------------------------------------------------- registry and typed results
+def test_the_registry_refuses_a_taken_name_or_alias():
+    from helpers.explainers import Explainer
+
+    with pytest.raises(ValueError, match="'grad_cam'.*GradCAM"):
+        class Impostor(Explainer):
+            name = "grad_cam"
+    with pytest.raises(ValueError, match="'ig'.*IntegratedGradients"):
+        class Alias(Explainer):
+            name = "my_ig"
+            aliases = ("ig",)
+    assert helpers.explainers.method_class("grad_cam").__name__ == "GradCAM"
+    assert "my_ig" not in helpers.list_methods()
+
+
+def test_forward_and_attribute_return_typed_results(tiny_gap_model, tiny_images):
+    from helpers.explainers import Attribution, Forward
+
+    explainer = get_explainer(tiny_gap_model, "grad_cam")
+    forward = explainer.forward(tf.constant(tiny_images), tf.constant([-1] * 4), gradients=True)
+    assert isinstance(forward, Forward) and forward.gradients.shape == forward.activations.shape
+    assert forward["scores"] is forward.scores  # the dict-style lookup of older methods still works
+    result = explainer.attribute(tf.constant(tiny_images), tf.constant([1] * 4))
+    assert isinstance(result, Attribution) and result.maps.shape == (4, 16, 16)
+    assert result.get("weights") is not None
