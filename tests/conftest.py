@@ -100,6 +100,7 @@ def pytest_collection_modifyitems(config, items):
         slow = (item.get_closest_marker("bundled") is not None  # the trained models: seconds each
                 or item.path.name in SLOW_MODULES
                 or "tf_keras_vis" in item.name
+                or item.name.startswith(("test_foreign_architectures[", "test_import_prints_no_native_log"))
                 or (item.name.startswith("test_contract[") and not item.name.endswith(f"-{CONTRACT_FAST_STRUCTURE}]")))
         if slow:
             item.add_marker(pytest.mark.slow)
