@@ -52,12 +52,14 @@ COLAB_PREVIOUS := $(lastword $(filter-out $(COLAB_CURRENT),$(COLAB_RUNTIMES)))
 COLAB_PACKAGES := tensorflow-cpu keras numpy matplotlib pillow ipywidgets widgetsnbextension tqdm ipython ipykernel
 
 .PHONY: help venv lab test unit-test nbval test-portable execute benchmark train clean distclean colab-links \
-	test-colab test-browser test-colab-current test-colab-previous colab-venvs wheel
+	test-colab test-browser test-colab-current test-colab-previous colab-venvs wheel lint test-fast
 
 help:
 	@echo "ConvNet X-Ray"
 	@echo "  make lab        open the course in JupyterLab (creates .venv on first use)"
 	@echo "  make test       unit tests, then every notebook re-run and compared (nbval)"
+	@echo "  make test-fast  the unit tests without the slow ones (the edit-test loop)"
+	@echo "  make lint       ruff (pyproject.toml [tool.ruff]) over helpers/, tests/ and tools/"
 	@echo "  make test-portable  make test on AVX2 kernels (another CPU's float32 rounding)"
 	@echo "  make test-colab the same on each Colab runtime (constraints/colab-*.txt: $(COLAB_RUNTIMES)); notebooks must run without error"
 	@echo "  make wheel      build the course wheel, with its photos and models, into dist/ (for Colab without a repository)"
@@ -109,6 +111,13 @@ test-portable: $(STAMP)
 
 unit-test: $(STAMP)
 	$(HEADLESS_ENV) $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+# The edit-test loop: every unit test not marked slow (pyproject.toml lists the markers).
+test-fast: $(STAMP)
+	$(HEADLESS_ENV) $(BIN)/python -m pytest tests -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check helpers tests tools
 
 nbval: $(STAMP)
 	@if compgen -G "notebooks/*.ipynb" > /dev/null; then \

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
-from helpers.explainers import batch_slices, check_images
+from helpers.inputs import batch_slices, check_images
 from helpers.layers import (
     ReceptiveField,
     input_shape,

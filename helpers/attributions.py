@@ -27,15 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 from helpers._backend import keras, tf
-from helpers.explainers import Explainer
+from helpers.explainers import Attribution, Explainer
+from helpers.inputs import positive_int
 
 __all__ = ["IntegratedGradients", "Occlusion", "Saliency", "SmoothGrad"]
-
-
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 class PixelExplainer(Explainer):
@@ -71,7 +66,7 @@ class Saliency(PixelExplainer):
     def attribute(self, images, requested):
         forward = self.forward(images, requested, gradients=True)
         maps = tf.reduce_max(tf.abs(forward["gradients"]), axis=-1)
-        return {"maps": maps, "class_indices": forward["class_indices"], "scores": forward["scores"]}
+        return Attribution(maps=maps, class_indices=forward.class_indices, scores=forward.scores)
 
 
 class SmoothGrad(PixelExplainer):
@@ -98,9 +93,10 @@ class SmoothGrad(PixelExplainer):
     magnitude = True
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, samples: int = 16, noise: float = 0.15, seed: int = 0):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
-        self.samples = _positive_int(samples, "samples")
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, samples: int = 16, noise: float = 0.15, seed: int = 0):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
+        self.samples = positive_int(samples, "samples")
         if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating, np.integer)) or not \
                 0.0 <= float(noise) <= 1.0:
             raise ValueError(f"noise must be a fraction of the pixel range in [0, 1] (e.g. 0.15); got {noise!r}.")
@@ -116,12 +112,17 @@ class SmoothGrad(PixelExplainer):
         shape = tf.shape(images)
         noise = tf.random.stateless_normal(tf.concat([[self.samples], shape[1:]], axis=0), seed=[self.seed, 0],
                                            stddev=self.noise * 255.0, dtype=images.dtype)
-        noisy = tf.reshape(images[:, None] + noise[None], tf.concat([[shape[0] * self.samples], shape[1:]], axis=0))
-        gradients = self.input_gradients(noisy, tf.repeat(classes, self.samples))
-        gradients = tf.reduce_mean(tf.reshape(gradients, tf.concat([[shape[0], self.samples], shape[1:]], axis=0)),
-                                   axis=1)
-        return {"maps": tf.reduce_max(tf.abs(gradients), axis=-1), "class_indices": classes,
-                "scores": forward["scores"]}
+
+        def body(indices, total):  # copies i: image i // samples plus noise sample i % samples
+            owner = indices // self.samples
+            noisy = tf.gather(images, owner) + tf.gather(noise, indices % self.samples)
+            gradients = self.input_gradients(noisy, tf.gather(classes, owner))
+            return total + tf.math.unsorted_segment_sum(gradients, owner, shape[0])
+
+        total = self.over_copies(shape[0] * self.samples, body, tf.zeros_like(images))
+        gradients = total / float(self.samples)
+        return Attribution(maps=tf.reduce_max(tf.abs(gradients), axis=-1), class_indices=classes,
+                           scores=forward.scores)
 
 
 BASELINES = {"black": 0.0, "white": 255.0, "grey": 127.5, "gray": 127.5}
@@ -168,10 +169,49 @@ class IntegratedGradients(PixelExplainer):
     aliases = ("ig", "integrated_gradient")
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, steps: int = 32, baseline="black"):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
-        self.steps = _positive_int(steps, "steps")
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, steps: int = 32, baseline="black"):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
+        self.steps = positive_int(steps, "steps")
         self.baseline = _pixel_value(baseline, "baseline")
+        if isinstance(self.baseline, np.ndarray):
+            self.baseline = self._baseline_image(self.baseline)
+
+    def _baseline_image(self, baseline: np.ndarray) -> np.ndarray:
+        """An image baseline checked against the model up front: ``(H, W, C)`` in the model's channels."""
+        channels = self.input_shape[2] or 3
+        if baseline.ndim == 2:
+            baseline = np.repeat(baseline[..., None], channels, axis=-1)
+        if baseline.ndim != 3 or baseline.shape[-1] not in (1, 3):
+            raise ValueError(
+                f"An image baseline must be one image (H, W, 3) or greyscale (H, W); got shape {baseline.shape}."
+                + (" RGBA is not a baseline: keep three channels, e.g. baseline[..., :3]."
+                   if baseline.ndim == 3 and baseline.shape[-1] == 4 else "")
+            )
+        if baseline.shape[-1] != channels:  # the rule for images: grey repeated, RGB averaged for a 1-channel model
+            baseline = (np.repeat(baseline, channels, axis=-1) if baseline.shape[-1] == 1
+                        else baseline.mean(axis=-1, keepdims=True))
+        height, width = self.input_shape[:2]
+        if (height is not None and baseline.shape[0] != height) or (width is not None and baseline.shape[1] != width):
+            raise ValueError(
+                f"The baseline is {baseline.shape[0]}×{baseline.shape[1]} but model {self.model_name!r} takes "
+                f"{height}×{width} images; resize it, e.g. helpers.resize_image(baseline, ({height}, {width}))."
+            )
+        return baseline.astype(np.float32)
+
+    def check_batch(self, batch: np.ndarray) -> None:
+        if isinstance(self.baseline, np.ndarray) and self.baseline.shape[:2] != batch.shape[1:3]:
+            raise ValueError(
+                f"The baseline is {self.baseline.shape[0]}×{self.baseline.shape[1]} and the images are "
+                f"{batch.shape[1]}×{batch.shape[2]}: they must have the same size; resize one of them."
+            )
+
+    def empty_advice(self, batch: np.ndarray, which: list[int]) -> str | None:
+        same = [i for i in which if np.allclose(batch[i], self.baseline, atol=0.5)]
+        if same:
+            return (f"Image(s) {same[:10]} equal the baseline, so every attribution is zero (the path from the "
+                    "baseline to the image has length 0): choose another baseline, e.g. baseline='grey'.")
+        return None
 
     def passes(self, height: int, width: int) -> int:
         return self.steps + 1
@@ -189,13 +229,18 @@ class IntegratedGradients(PixelExplainer):
         shape = tf.shape(images)
         baseline = self.baseline_like(images)
         alphas = (tf.range(self.steps, dtype=images.dtype) + 0.5) / float(self.steps)
-        path = baseline[:, None] + alphas[None, :, None, None, None] * (images - baseline)[:, None]
-        path = tf.reshape(path, tf.concat([[shape[0] * self.steps], shape[1:]], axis=0))
-        gradients = self.input_gradients(path, tf.repeat(classes, self.steps))
-        gradients = tf.reduce_mean(tf.reshape(gradients, tf.concat([[shape[0], self.steps], shape[1:]], axis=0)),
-                                   axis=1)
+
+        def body(indices, total):  # path point i: image i // steps at alpha i % steps
+            owner = indices // self.steps
+            start = tf.gather(baseline, owner)
+            alpha = tf.gather(alphas, indices % self.steps)[:, None, None, None]
+            path = start + alpha * (tf.gather(images, owner) - start)
+            gradients = self.input_gradients(path, tf.gather(classes, owner))
+            return total + tf.math.unsorted_segment_sum(gradients, owner, shape[0])
+
+        gradients = self.over_copies(shape[0] * self.steps, body, tf.zeros_like(images)) / float(self.steps)
         maps = tf.reduce_sum((images - baseline) * gradients, axis=-1)
-        return {"maps": maps, "class_indices": classes, "scores": forward["scores"]}
+        return Attribution(maps=maps, class_indices=classes, scores=forward.scores)
 
 
 class Occlusion(PixelExplainer):
@@ -223,13 +268,22 @@ class Occlusion(PixelExplainer):
     gradient_passes = False
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, patch: int = 20, stride: int | None = None, fill="grey"):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
-        self.patch = _positive_int(patch, "patch")
-        self.stride = max(1, self.patch // 2) if stride is None else _positive_int(stride, "stride")
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, patch: int = 20, stride: int | None = None, fill="grey"):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
+        self.patch = positive_int(patch, "patch")
+        self.stride = max(1, self.patch // 2) if stride is None else positive_int(stride, "stride")
         self.fill = _pixel_value(fill, "fill", allow_mean=True)
         if isinstance(self.fill, np.ndarray):
             raise ValueError("fill must be a name or one pixel value in 0..255, not an image.")
+
+    def empty_advice(self, batch: np.ndarray, which: list[int]) -> str | None:
+        same = [i for i in which
+                if np.allclose(batch[i], batch[i].mean(axis=(0, 1)) if self.fill == "mean" else self.fill, atol=0.5)]
+        if same:
+            return (f"Image(s) {same[:10]} are uniformly the fill colour, so hiding a patch changes nothing: choose "
+                    "another fill, e.g. fill='grey' or fill='white'.")
+        return None
 
     @staticmethod
     def starts(length: int, patch: int, stride: int) -> list[int]:
@@ -256,19 +310,24 @@ class Occlusion(PixelExplainer):
         forward = self.forward(images, requested)
         classes, scores = forward["class_indices"], forward["scores"]
         shape = tf.shape(images)
-        rows, cols = self._axis_masks(shape[1]), self._axis_masks(shape[2])
-        masks = tf.reshape(rows[:, None, :, None] * cols[None, :, None, :], [-1, shape[1], shape[2]])  # (P, H, W)
-        count = tf.shape(masks)[0]
+        rows, cols = self._axis_masks(shape[1]), self._axis_masks(shape[2])  # (R, H), (Q, W)
+        per_row = tf.shape(cols)[0]
+        count = tf.shape(rows)[0] * per_row  # patch p hides rows[p // Q] × cols[p % Q]
         if isinstance(self.fill, str):  # "mean": each image's mean colour
             fill = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
         else:
-            fill = tf.fill([1, 1, 1, 1], tf.constant(self.fill, images.dtype))
-        m = masks[None, :, :, :, None]
-        occluded = images[:, None] * (1.0 - m) + fill[:, None] * m  # (N, P, H, W, C)
-        occluded = tf.reshape(occluded, tf.concat([[shape[0] * count], shape[1:]], axis=0))
-        hidden = tf.reshape(self.scores_for(occluded), [shape[0], count, self.num_classes])
-        hidden = tf.gather(hidden, classes, axis=2, batch_dims=1)  # (N, P)
-        drops = tf.gather(scores, classes, axis=1, batch_dims=1)[:, None] - hidden
-        total = tf.einsum("np,phw->nhw", drops, masks)
-        maps = tf.math.divide_no_nan(total, tf.reduce_sum(masks, axis=0)[None])
-        return {"maps": maps, "class_indices": classes, "scores": scores}
+            fill = tf.zeros([shape[0], 1, 1, shape[3]], images.dtype) + tf.constant(self.fill, images.dtype)
+        own = tf.gather(scores, classes, axis=1, batch_dims=1)
+
+        def body(indices, total):  # copy i: image i // count with patch i % count hidden
+            owner, patch = indices // count, indices % count
+            m = tf.gather(rows, patch // per_row)[:, :, None] * tf.gather(cols, patch % per_row)[:, None, :]
+            occluded = tf.gather(images, owner) * (1.0 - m[..., None]) + tf.gather(fill, owner) * m[..., None]
+            hidden = tf.gather(self.scores_for(occluded), tf.gather(classes, owner), axis=1, batch_dims=1)
+            drops = tf.gather(own, owner) - hidden
+            return total + tf.math.unsorted_segment_sum(drops[:, None, None] * m, owner, shape[0])
+
+        total = self.over_copies(shape[0] * count, body, tf.zeros(tf.shape(images)[:3], images.dtype))
+        coverage = tf.reduce_sum(rows, axis=0)[:, None] * tf.reduce_sum(cols, axis=0)[None, :]  # patches per pixel
+        maps = tf.math.divide_no_nan(total, coverage[None])
+        return Attribution(maps=maps, class_indices=classes, scores=scores)

@@ -49,7 +49,8 @@ from __future__ import annotations
 import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
-from helpers.explainers import Explainer, Explanation, get_explainer
+from helpers.explainers import Attribution, Explainer, Explanation, get_explainer
+from helpers.inputs import positive_int
 from helpers.layers import get_layer, output_layer_path
 
 __all__ = ["BaseCAM", "CAM", "CAMResult", "EigenCAM", "GradCAM", "GradCAMPlusPlus", "LayerCAM", "ScoreCAM", "cam",
@@ -94,8 +95,7 @@ class BaseCAM(Explainer):
             maps = tf.einsum("nhwc,nc->nhw", activations, weights)
         else:
             maps = tf.reduce_sum(weights * activations, axis=-1)
-        return {"maps": maps, "class_indices": forward["class_indices"], "scores": forward["scores"],
-                "weights": weights}
+        return Attribution(maps=maps, class_indices=forward.class_indices, scores=forward.scores, weights=weights)
 
 
 class GradCAM(BaseCAM):
@@ -135,10 +135,10 @@ class CAM(BaseCAM):
     needs_gradients = False
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None):
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None):
         if not pre_softmax:
             raise ValueError("CAM has no post-softmax variant: its weights come from the layer before the softmax.")
-        super().__init__(model, layer, pre_softmax=True, output=output)
+        super().__init__(model, layer, pre_softmax=True, output=output, input_range=input_range)
         head_path = output_layer_path(model, self.output)
         self.head = get_layer(model, head_path)
         advice = "Use helpers.grad_cam, which works on any architecture."
@@ -161,11 +161,10 @@ class CAM(BaseCAM):
         """Verify mean(A)·W + b == logits on two seeded random images."""
         shape = [s if s is not None else 64 for s in self.input_shape]
         probe = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
-        activations, logits = self.extractor(probe, training=False)
-        predicted = np.asarray(tf.reduce_mean(activations, axis=[1, 2])) @ np.asarray(self.head.kernel)
+        activations, logits = (np.asarray(tf.cast(t, tf.float32), np.float64) for t in self.run_model(probe))
+        predicted = activations.mean(axis=(1, 2)) @ np.asarray(self.head.kernel, np.float64)
         if self.head.use_bias:
-            predicted = predicted + np.asarray(self.head.bias)
-        logits = np.asarray(logits)
+            predicted = predicted + np.asarray(self.head.bias, np.float64)
         error = float(np.max(np.abs(predicted - logits)))
         if error > 1e-3 * (1.0 + float(np.max(np.abs(logits)))):
             raise ValueError(
@@ -205,8 +204,9 @@ class GradCAMPlusPlus(BaseCAM):
     needs_gradients = True
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, normalize_alphas: bool = False):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, normalize_alphas: bool = False):
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
         self.normalize_alphas = bool(normalize_alphas)
 
     def channel_weights(self, activations, gradients, class_indices):
@@ -275,13 +275,16 @@ class ScoreCAM(BaseCAM):
     For each channel ``k``: upsample ``A^k`` to the image (bilinear), scale it to ``[0, 1]``
     (min-max, + epsilon), multiply the image by it and run the model: the weight is the class's
     probability on that masked image (softmax over classes, as in the authors' code and
-    tf-keras-vis ``Scorecam``). Gradient-free, ``C`` extra forward passes per image, run in
-    chunks of ``chunk`` masked images; ``max_channels`` keeps only the channels of highest
+    tf-keras-vis ``Scorecam``). Gradient-free, ``C`` extra forward passes per image, run by
+    the core in chunks of at most ``batch_size`` masked images (one trace of the model, so the
+    first call compiles it once); ``max_channels`` keeps only the channels of highest
     variance (the "Faster Score-CAM" of tf-keras-vis: cheaper, approximate).
 
     Args:
         model, layer, pre_softmax, output: as for :class:`helpers.explainers.Explainer`.
-        chunk: channels per forward pass (masked copies of each image of the call, run together).
+        chunk: an extra cap on the masked images per forward pass, below the call's
+            ``batch_size`` (kept for old code; ``batch_size`` alone bounds memory now). ``None``:
+            ``batch_size`` alone.
         max_channels: use only this many channels (highest spatial variance); ``None``: all.
         align_corners: upsample the masks with the corner cells on the corner pixels, as
             tf-keras-vis (scipy's ``zoom``) does; the default puts cells at half-pixel centres,
@@ -299,29 +302,20 @@ class ScoreCAM(BaseCAM):
     gradient_passes = False
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None, *, chunk: int = 64, max_channels: int | None = None,
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None,
+                 *, chunk: int | None = None, max_channels: int | None = None,
                  align_corners: bool = False):
-        super().__init__(model, layer, pre_softmax=pre_softmax, output=output)
-        if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-            raise ValueError(f"chunk must be a positive integer (masked images per pass); got {chunk!r}.")
+        super().__init__(model, layer, pre_softmax=pre_softmax, output=output, input_range=input_range)
+        self.chunk = None if chunk is None else positive_int(chunk, "chunk", "masked images per pass, or None")
         channels = int(self.extractor.outputs[0].shape[-1])
-        if max_channels is not None and (isinstance(max_channels, bool) or not isinstance(max_channels, (int, np.integer))
-                                         or max_channels < 1):
-            raise ValueError(f"max_channels must be a positive integer or None; got {max_channels!r}.")
-        self.chunk = int(chunk)
+        if max_channels is not None:
+            max_channels = positive_int(max_channels, "max_channels", "or None")
+        self.max_copies = self.chunk  # the old option: a cap below batch_size on the masked images per pass
         self.align_corners = bool(align_corners)
         self.channels = channels if max_channels is None else min(int(max_channels), channels)
 
     def passes(self, height: int, width: int) -> int:
         return self.channels + 1
-
-    def probabilities(self, scores: tf.Tensor) -> tf.Tensor:
-        """Class probabilities from :meth:`scores_of`'s scores (logits, or probabilities already)."""
-        if not self.pre_softmax:
-            return scores
-        if self.binary:  # [-z, z] -> [1 - p, p]
-            return tf.nn.sigmoid(scores)
-        return tf.nn.softmax(scores, axis=-1)
 
     def attribute(self, images, requested):
         forward = self.forward(images, requested)
@@ -338,18 +332,20 @@ class ScoreCAM(BaseCAM):
         low = tf.reduce_min(masks, axis=[1, 2], keepdims=True)
         high = tf.reduce_max(masks, axis=[1, 2], keepdims=True)
         masks = (masks - low) / (high - low + EPSILON)
-        weights = []
-        for start in range(0, self.channels, self.chunk):  # static: one forward per chunk of channels
-            part = tf.transpose(masks[..., start:start + self.chunk], [0, 3, 1, 2])  # (N, k, H, W)
-            k = tf.shape(part)[1]
-            masked = images[:, None] * part[..., None]  # (N, k, H, W, C)
-            masked = tf.reshape(masked, tf.concat([[n * k], tf.shape(images)[1:]], axis=0))
-            probabilities = self.probabilities(self.scores_for(masked))
-            probabilities = tf.reshape(probabilities, [n, k, self.num_classes])
-            weights.append(tf.gather(probabilities, classes, axis=2, batch_dims=1))  # (N, k)
-        weights = tf.concat(weights, axis=1)
+        channels = tf.shape(masks)[3]
+        by_channel = tf.transpose(masks, [0, 3, 1, 2])  # (N, K, H, W)
+
+        def body(indices, weights):  # copy i: image i // K masked by its channel i % K
+            owner, channel = indices // channels, indices % channels
+            mask = tf.gather_nd(by_channel, tf.stack([owner, channel], axis=1))  # (k, H, W)
+            probabilities = self.probabilities(self.scores_for(tf.gather(images, owner) * mask[..., None]))
+            chosen = tf.gather(probabilities, tf.gather(classes, owner), axis=1, batch_dims=1)
+            return tf.tensor_scatter_nd_add(weights, indices[:, None], chosen)
+
+        weights = self.over_copies(n * channels, body, tf.zeros([n * channels], images.dtype))
+        weights = tf.reshape(weights, [n, channels])
         maps = tf.einsum("nhwc,nc->nhw", activations, weights)
-        return {"maps": maps, "class_indices": classes, "scores": forward["scores"], "weights": weights}
+        return Attribution(maps=maps, class_indices=classes, scores=forward.scores, weights=weights)
 
 
 def cam(model: keras.Model, image, class_index=None, upsample: bool = True, layer: str | None = None,

@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "CLASS_NAMES", "DATA_DIR", "IMAGES_DIR", "BACKGROUND_IMAGES", "TRAIN_SEED_OFFSET", "ImageRangeWarning",
-    "PIXEL_RULE", "to_pixels", "to_rgb", "channels_first_hint", "user_stacklevel", "list_images", "load_image", "resize_image",
+    "PIXEL_RULE", "to_pixels", "to_rgb", "channels_first_hint", "user_stacklevel", "list_images", "load_image",
+    "resize_image",
     "make_shapes", "make_scenes", "image_to_png_bytes",
     "LAB_INPUT_SIZE", "TAG_COLOURS", "TAG_SIZE", "TAG_CORNERS", "BACKGROUND_NAMES", "tag_side", "tag_box",
     "add_tags", "make_tagged_shapes", "make_background_task",
@@ -75,8 +76,8 @@ def _bundled_path(name: str) -> pathlib.Path | None:
 
 def _pil_to_rgb_array(img: Image.Image) -> np.ndarray:
     """Any PIL mode -> float32 (H, W, 3) in 0..255 (transparency composited on white)."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        arr = np.asarray(img, dtype=np.float32) / 257.0
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):  # the pixel rule for uint16 (0..255 values stay)
+        arr = to_pixels(np.asarray(img).astype(np.uint16))
         return np.repeat(arr[..., None], 3, axis=-1)
     if img.mode == "I":  # 32-bit integer images: usually 16-bit PNGs decoded by PIL
         arr = np.asarray(img, dtype=np.float64)
@@ -98,7 +99,10 @@ class ImageRangeWarning(UserWarning):
 
 PIXEL_RULE = """Every helper that takes images reads pixel values the same way: RGB in 0..255, uint8 or
 float. A float image whose values all lie in 0..1 is read as a 0..1 image and scaled by 255, and a
-bool image as 0/255 (both with an ImageRangeWarning); uint16 images are scaled from 0..65535.
+bool image as 0/255 (both with an ImageRangeWarning); integer images with values above 255 are
+16-bit and scaled from 0..65535 (a uint16 image holding only 0..255 values is read as 0..255,
+with a warning). The range is decided for each image of a batch on its own. A model trained on
+0..1 inputs is explained with ``input_range=(0, 1)``: its images may then come in 0..1.
 Negative values (e.g. -1..1 preprocessed arrays), values above 255 in a float image, and NaN or
 infinite values are errors that say how to convert."""
 
@@ -120,12 +124,19 @@ def user_stacklevel() -> int:
 _PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent)
 
 
-def to_pixels(array, what: str = "image") -> np.ndarray:
+def to_pixels(array, what: str = "image", batched: bool = False, unit_inputs: bool = False) -> np.ndarray:
     """Apply the course's pixel rule (:data:`PIXEL_RULE`): any array -> float32 values in 0..255.
+
+    The range of an image is decided for each image on its own: in a batch (``batched=True``),
+    a dark 0..255 image next to 0..1 images is never rescaled with them, and the warning names
+    the images that were.
 
     Args:
         array: one image or a batch, any numeric or bool dtype; the shape is kept.
         what: how to name the array in messages.
+        batched: the first axis holds separate images (decide the range of each one).
+        unit_inputs: the images go to a model that takes 0..1 inputs (``input_range=(0, 1)``):
+            float images in 0..1 are read as 0..1 without a warning (they are what it expects).
 
     Returns:
         float32 array of the same shape with values in 0..255.
@@ -135,7 +146,8 @@ def to_pixels(array, what: str = "image") -> np.ndarray:
             above 255 that are not a 16-bit integer image; each message says how to convert.
 
     Warns:
-        ImageRangeWarning: a 0..1 float, bool or 16-bit integer image was rescaled.
+        ImageRangeWarning: a 0..1 float, bool or 16-bit integer image was rescaled, or a
+            ``uint16`` image holding only 0..255 values was read as 0..255.
 
     Taught in: ``01_intermediate_activations``.
     """
@@ -146,8 +158,6 @@ def to_pixels(array, what: str = "image") -> np.ndarray:
         warnings.warn(f"The {what} is boolean: read as 0 (False) and 255 (True). Pass uint8 or float values in "
                       "0..255 to silence this.", ImageRangeWarning, stacklevel=user_stacklevel())
         return arr.astype(np.float32) * 255.0
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float32) / 257.0
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"The {what} has dtype {arr.dtype}; pixel values must be numbers (uint8 or float in 0..255).")
     values = arr.astype(np.float32)
@@ -165,21 +175,35 @@ def to_pixels(array, what: str = "image") -> np.ndarray:
                 if low >= -1.0 - 1e-3 and high <= 1.0 + 1e-3 else
                 " It looks preprocessed (e.g. mean-subtracted): pass the original 0..255 image instead.")
         raise ValueError(f"The {what} has negative values (from {low:.3g} to {high:.3g}); pixels are 0..255.{hint}")
-    if np.issubdtype(arr.dtype, np.integer):
-        if high > 255:
-            if high <= 65535:
-                warnings.warn(f"The {what} is an integer array with values up to {high:.0f}: read as a 16-bit image "
-                              "and scaled from 0..65535 to 0..255.", ImageRangeWarning, stacklevel=user_stacklevel())
-                return values / 257.0
-            raise ValueError(f"The {what} has integer values up to {high:.0f}, beyond 16 bits; scale it to 0..255.")
-        return values
-    if high > 255.0 + _TOLERANCE:
+    integer = np.issubdtype(arr.dtype, np.integer)
+    if integer and high > 65535:
+        raise ValueError(f"The {what} has integer values up to {high:.0f}, beyond 16 bits; scale it to 0..255.")
+    if not integer and high > 255.0 + _TOLERANCE:
         raise ValueError(f"The {what} has values up to {high:.4g}; pixels are 0..255. Scale it to 0..255 first.")
-    if 0.0 < high <= 1.0:
+    images = values.reshape(len(values), -1) if batched and values.ndim >= 1 else values.reshape(1, -1)
+    peaks = images.max(axis=1)
+    sixteen = integer & (peaks > 255)  # 16-bit images
+    unit = ~np.bool_(integer) & (peaks > 0.0) & (peaks <= 1.0)  # 0..1 float images
+    scale = np.where(sixteen, 1.0 / 257.0, np.where(unit, 255.0, 1.0)).astype(np.float32)
+    def names(mask: np.ndarray) -> str:
+        return f" {what}s {np.flatnonzero(mask).tolist()[:10]}" if batched else f" {what}"
+
+    if sixteen.any() and arr.dtype != np.uint16:  # a uint16 array above 255 is plainly 16-bit
+        warnings.warn(f"The{names(sixteen)} hold integer values above 255 (up to {peaks[sixteen].max():.0f}): read "
+                      "as 16-bit and scaled from 0..65535 to 0..255.", ImageRangeWarning, stacklevel=user_stacklevel())
+    if arr.dtype == np.uint16 and (~sixteen).any():
+        warnings.warn(f"The{names(~sixteen)} {'are' if batched else 'is'} uint16 with values only in 0..255: read "
+                      "as 0..255 pixels. If it is a very dark 16-bit image, pass image / 257 instead.",
+                      ImageRangeWarning, stacklevel=user_stacklevel())
+    if unit.any() and not unit_inputs:
         warnings.warn(
-            f"The {what}'s values all lie in 0..1 (max {high:.3g}): read as a 0..1 image and scaled by 255. "
-            "Pass images in 0..255 (e.g. image * 255) to silence this.", ImageRangeWarning, stacklevel=user_stacklevel())
-        values = values * 255.0
+            f"The{names(unit)}'s values all lie in 0..1 (max {peaks[unit].max():.3g}): read as a 0..1 image and "
+            "scaled by 255. Pass images in 0..255 (e.g. image * 255) to silence this; a model trained on 0..1 "
+            "inputs is explained with input_range=(0, 1).", ImageRangeWarning, stacklevel=user_stacklevel())
+    if batched and values.ndim >= 1:
+        values = values * scale.reshape((-1,) + (1,) * (values.ndim - 1))
+    else:
+        values = values * scale[0]
     return np.clip(values, 0.0, 255.0)
 
 

@@ -167,7 +167,8 @@ def draw_grad_cam_pipeline(ax: Axes | None = None) -> Axes:
             ax.annotate("", xy=(x + width + 0.02, 0.65), xytext=(below[i - 1][1] - 0.02, 0.65), arrowprops=_ARROW)
     back = dict(_ARROW, color="#c0392b", connectionstyle="arc3,rad=-0.25")
     ax.annotate("", xy=(forward[2][1] + width / 2 + 0.3, 2.0), xytext=(forward[4][1] + width / 2, 2.0), arrowprops=back)
-    ax.text(8.8, 1.25, "gradient\n$\\partial y^c/\\partial A^k$\n(backward)", color="#c0392b", ha="center", fontsize=8.5)
+    ax.text(8.8, 1.25, "gradient\n$\\partial y^c/\\partial A^k$\n(backward)", color="#c0392b", ha="center",
+            fontsize=8.5)
     ax.annotate("", xy=(below[0][1] + width / 2, 0.2 + height + 0.02), xytext=(forward[2][1] + width, 2.05),
                 arrowprops=dict(_ARROW, linestyle="--"))
     ax.annotate("", xy=(below[1][1] + width / 2, 0.2 + height + 0.02), xytext=(forward[2][1] + width / 2, 2.0),

@@ -20,15 +20,15 @@ Taught in: ``03_class_activation_maps`` and ``04_beyond_grad_cam``.
 
 from __future__ import annotations
 
-import numpy as np
-
-import functools
 import warnings
 from typing import Callable
 
-from helpers._backend import EPSILON, keras, tf
-from helpers.explainers import EmptyHeatmapWarning, Explainer, batch_slices, check_class_index, check_images, explain
-from helpers.layers import iter_layers, logits_model, model_cache
+import numpy as np
+
+from helpers._backend import EPSILON, keras
+from helpers.explainers import EmptyHeatmapWarning, Explainer, check_class_index, check_images, explain, get_explainer
+from helpers.inputs import positive_int
+from helpers.layers import iter_layers
 from helpers.models import class_names_of
 
 __all__ = [
@@ -39,8 +39,18 @@ __all__ = [
 
 
 def _maps_and_masks(heatmaps, masks) -> tuple[np.ndarray, np.ndarray]:
-    """Heatmaps as float64 ``(N, H, W)`` and masks as bool ``(N, H, W)`` of the same shape."""
-    maps, masks = np.asarray(heatmaps, dtype=np.float64), np.asarray(masks, dtype=bool)
+    """Heatmaps as float64 ``(N, H, W)`` and masks as float64 weights in ``[0, 1]`` of the same shape.
+
+    Boolean (or 0/1) masks are the usual case; a soft mask (values between 0 and 1) is kept as
+    weights, never silently binarized.
+    """
+    maps, masks = np.asarray(heatmaps, dtype=np.float64), np.asarray(masks)
+    if masks.dtype != bool:
+        masks = masks.astype(np.float64)
+        if masks.size and (not np.all(np.isfinite(masks)) or masks.min() < 0.0 or masks.max() > 1.0):
+            raise ValueError(f"masks must be boolean or weights in [0, 1]; got values from {masks.min():.3g} to "
+                             f"{masks.max():.3g}. Convert them, e.g. masks > 0 or masks / 255.")
+    masks = masks.astype(np.float64)
     if maps.ndim == 2:
         maps = maps[None]
     if masks.ndim == 2:
@@ -96,7 +106,8 @@ def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, tolerance: int = 0) -
 
     Args:
         heatmaps: ``(N, H, W)`` maps at the masks' resolution.
-        masks: ``(N, H, W)`` boolean ground-truth masks.
+        masks: ``(N, H, W)`` boolean ground-truth masks (a soft mask in ``[0, 1]`` counts where it
+            is at least 0.5).
         tolerance: count a hit when the peak is within this many pixels of the mask.
 
     Returns:
@@ -105,8 +116,8 @@ def pointing_game(heatmaps: np.ndarray, masks: np.ndarray, tolerance: int = 0) -
     Taught in: ``03_class_activation_maps``.
     """
     maps, masks = _maps_and_masks(heatmaps, masks)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
-        raise ValueError(f"tolerance must be a non-negative integer number of pixels; got {tolerance!r}.")
+    masks = masks >= 0.5
+    tolerance = positive_int(tolerance, "tolerance", "a number of pixels", minimum=0)
     peaks = heatmap_peaks(maps)
     hits = np.zeros(len(maps), dtype=bool)
     for i, (row, col) in enumerate(peaks):
@@ -137,9 +148,14 @@ def center_baseline(n: int, height: int, width: int) -> np.ndarray:
 def mass_inside(heatmaps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Fraction of each heatmap's total mass that lies inside the mask, ``(N,)`` in ``[0, 1]``.
 
+    Only positive evidence is mass: negative values of a signed map (``relu=False``) count as
+    zero, so the result stays in ``[0, 1]``. A soft mask (weights in ``[0, 1]``, not only 0 and
+    1) weights each pixel's mass by the mask's value: ``Σ map·mask / Σ map``.
+
     Taught in: ``03_class_activation_maps``.
     """
     maps, masks = _maps_and_masks(heatmaps, masks)
+    maps = np.maximum(maps, 0.0)
     total = maps.reshape(len(maps), -1).sum(axis=1)
     inside = (maps * masks).reshape(len(maps), -1).sum(axis=1)
     return inside / (total + EPSILON)
@@ -149,7 +165,8 @@ def energy_in_mask(heatmaps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """The share of each heatmap's mass that lies on the object, ``(N,)`` in ``[0, 1]``.
 
     The same measurement as :func:`mass_inside` (the name the evaluation literature uses,
-    "energy-based pointing game", Wang et al., 2020).
+    "energy-based pointing game", Wang et al., 2020): negative values count as zero, a soft
+    mask weights each pixel.
 
     Taught in: ``03_class_activation_maps``.
     """
@@ -206,28 +223,21 @@ def blur(images, sigma: float = 10.0) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- deletion and insertion
-def _probabilities(model: keras.Model, batch: np.ndarray) -> np.ndarray:
-    """Class probabilities ``(N, classes)`` (softmax of the logits; a sigmoid unit gives ``[1 - p, p]``)."""
-    cache = model_cache(model, "evaluation")
-    if "probabilities" not in cache:
-        # A partial, not a closure: TensorFlow counts traces per code object, and one trace per
-        # model would otherwise trip its "frequent retracing" warning.
-        cache["probabilities"] = tf.function(functools.partial(_probability_graph, logits_model(model)),
-                                             reduce_retracing=True)
-    return np.asarray(cache["probabilities"](tf.constant(batch)))
+def _probabilities(model: keras.Model, batch: np.ndarray, output=None, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities ``(N, classes)`` by the core's one scoring path (:meth:`Explainer.class_probabilities`).
 
-
-def _probability_graph(logits: keras.Model, x: tf.Tensor) -> tf.Tensor:
-    z = logits(x, training=False)
-    z = z[-1] if isinstance(z, (list, tuple)) else z
-    if z.shape[-1] == 1:
-        p = tf.nn.sigmoid(z)
-        return tf.concat([1.0 - p, p], axis=-1)
-    return tf.nn.softmax(z, axis=-1)
+    Softmax of the logits for a softmax model, each label's sigmoid for a multi-label sigmoid
+    model, ``[1 - p, p]`` for a one-unit sigmoid model.
+    """
+    try:
+        explainer = get_explainer(model, "saliency", output=output)
+    except ValueError as err:  # several outputs: name the parameter these functions have
+        raise ValueError(str(err).replace("e.g. output=0", "e.g. output=0 in this call")) from None
+    return explainer.class_probabilities(batch, batch_size)
 
 
 def _curve(model, images, heatmaps, class_index, steps: int, baseline: str, start_from_baseline: bool,
-           batch_size: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+           batch_size: int, sigma: float, output=None) -> tuple[np.ndarray, np.ndarray]:
     batch, _ = check_images(images, model)
     maps = np.asarray(heatmaps, dtype=np.float64)
     maps = maps[None] if maps.ndim == 2 else maps
@@ -236,8 +246,7 @@ def _curve(model, images, heatmaps, class_index, steps: int, baseline: str, star
                          "upsample=True.")
     if not np.all(np.isfinite(maps)):
         raise ValueError("heatmaps contain NaN or infinite values.")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}.")
+    steps = positive_int(steps, "steps")
     if baseline == "grey":
         background = np.full_like(batch, 127.5)
     elif baseline == "black":
@@ -248,7 +257,7 @@ def _curve(model, images, heatmaps, class_index, steps: int, baseline: str, star
         raise ValueError(f"baseline must be 'grey', 'black' or 'blur'; got {baseline!r}.")
     n, height, width = maps.shape
     pixels = height * width
-    probabilities = _probabilities(model, batch)
+    probabilities = _probabilities(model, batch, output, batch_size)
     num_classes = probabilities.shape[1]
     classes = check_class_index(class_index, n, num_classes, class_names_of(model, num_classes))
     classes = np.where(classes < 0, probabilities.argmax(axis=1), classes)
@@ -261,14 +270,15 @@ def _curve(model, images, heatmaps, class_index, steps: int, baseline: str, star
         chosen = (rank[None, :] < counts[:, None]).reshape(steps + 1, height, width, 1)  # (steps+1, H, W, 1)
         first, second = (batch[i], background[i]) if not start_from_baseline else (background[i], batch[i])
         series = np.where(chosen, second[None], first[None]).astype(np.float32)
-        values = np.concatenate([_probabilities(model, series[s]) for s in batch_slices(len(series), batch_size)])
+        values = _probabilities(model, series, output, batch_size)
         curves[i] = values[:, classes[i]]
     areas = np.trapezoid(curves, dx=1.0 / steps, axis=1)
     return curves, areas
 
 
 def deletion_curve(model: keras.Model, images, heatmaps, class_index=None, steps: int = 20,
-                   baseline: str = "grey", batch_size: int = 64, sigma: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+                   baseline: str = "grey", batch_size: int = 64, sigma: float = 10.0,
+                   output: int | str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Deletion (Petsiuk et al., 2018): the class probability as the most important pixels are removed.
 
     Pixels are removed in the heatmap's order (highest first, ties in reading order), in
@@ -276,7 +286,8 @@ def deletion_curve(model: keras.Model, images, heatmaps, class_index=None, steps
     a Gaussian blur of the image). A good map makes the probability fall fast: a **low** area.
 
     Args:
-        model: the classifier (probabilities are the softmax of its logits).
+        model: the classifier (probabilities as the model gives them: the softmax of its logits, or
+            each label's sigmoid for a multi-label sigmoid model).
         images: ``(N, H, W, 3)`` images in 0..255 (or one image).
         heatmaps: ``(N, H, W)`` maps at the images' resolution.
         class_index: the class whose probability is followed; ``None``: each image's top class.
@@ -284,6 +295,7 @@ def deletion_curve(model: keras.Model, images, heatmaps, class_index=None, steps
         baseline: what removed pixels become: ``"grey"``, ``"black"`` or ``"blur"``.
         batch_size: images per forward pass.
         sigma: the blur's standard deviation in pixels (``baseline="blur"``).
+        output: for a model with several outputs, which one to follow (index or layer name).
 
     Returns:
         ``(curves, areas)``: ``(N, steps + 1)`` probabilities from 0 % to 100 % removed, and
@@ -291,11 +303,12 @@ def deletion_curve(model: keras.Model, images, heatmaps, class_index=None, steps
 
     Taught in: ``04_beyond_grad_cam``.
     """
-    return _curve(model, images, heatmaps, class_index, steps, baseline, False, batch_size, sigma)
+    return _curve(model, images, heatmaps, class_index, steps, baseline, False, batch_size, sigma, output)
 
 
 def insertion_curve(model: keras.Model, images, heatmaps, class_index=None, steps: int = 20,
-                    baseline: str = "blur", batch_size: int = 64, sigma: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+                    baseline: str = "blur", batch_size: int = 64, sigma: float = 10.0,
+                    output: int | str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Insertion (Petsiuk et al., 2018): the class probability as the most important pixels are added.
 
     Starts from a **blurred** copy of the image by default (Gaussian, ``sigma`` pixels; or
@@ -305,7 +318,7 @@ def insertion_curve(model: keras.Model, images, heatmaps, class_index=None, step
 
     Taught in: ``04_beyond_grad_cam``.
     """
-    return _curve(model, images, heatmaps, class_index, steps, baseline, True, batch_size, sigma)
+    return _curve(model, images, heatmaps, class_index, steps, baseline, True, batch_size, sigma, output)
 
 
 # ---------------------------------------------------------------------- randomization check
@@ -395,7 +408,7 @@ def randomization_check(model: keras.Model, images, method: "str | type[Explaine
             warnings.simplefilter("ignore", EmptyHeatmapWarning)  # random weights may leave no evidence
             return explain(net, batch, method=method, class_index=classes, **options)
 
-    probabilities = _probabilities(model, batch)
+    probabilities = _probabilities(model, batch, options.get("output"))
     classes = check_class_index(class_index, len(batch), probabilities.shape[1],
                                 class_names_of(model, probabilities.shape[1]))
     classes = np.where(classes < 0, probabilities.argmax(axis=1), classes)

@@ -31,25 +31,27 @@ Taught in: ``03_class_activation_maps`` and ``04_beyond_grad_cam``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
-import math
 import time
 import warnings
 import weakref
+from typing import Any, NamedTuple
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from helpers._backend import keras, tf
-from helpers.data import channels_first_hint, to_pixels, to_rgb, user_stacklevel
+from helpers.data import user_stacklevel
+from helpers.inputs import batch_slices, check_batch_size, check_class_index, check_images
 from helpers.layers import (
     check_model,
     choose_output,
     default_explanation_layer,
+    final_activation,
+    output_layer_path,
     input_shape,
     intermediate_model,
-    layer_output_shapes,
     model_cache,
     receptive_field,
     resolve_layer_path,
@@ -57,8 +59,10 @@ from helpers.layers import (
 from helpers.models import class_names_of
 
 __all__ = [
-    "EmptyHeatmapWarning", "Explanation", "Explainer", "batch_slices", "check_batch_size", "check_class_index",
+    "Attribution", "EmptyHeatmapWarning", "Explanation", "Explainer", "Forward",
+    "batch_slices", "check_batch_size", "check_class_index",
     "check_images", "estimate_cost", "explain", "get_explainer", "list_methods", "method_class",
+    "set_input_range",
 ]
 
 EMPTY_RELATIVE = 1e-6
@@ -105,182 +109,103 @@ class Explanation:
     empty: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
-# ---------------------------------------------------------------------- input checks
-def check_batch_size(batch_size) -> int:
-    """``batch_size`` as a positive int; a clear error for anything else."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer (e.g. 32); got {batch_size!r}.")
-    return int(batch_size)
+_INPUT_RANGES: "weakref.WeakKeyDictionary[keras.Model, tuple[float, float]]" = weakref.WeakKeyDictionary()
 
 
-def batch_slices(n: int, batch_size: int, progress: bool = False, desc: str = "") -> Iterator[slice]:
-    """Slices ``[0:b], [b:2b], ...`` over ``n`` items: the package's one batching loop.
-
-    Args:
-        n: how many items.
-        batch_size: items per batch (a positive int).
-        progress: show a progress bar when there is more than one batch.
-        desc: the progress bar's label.
-    """
-    batch_size = check_batch_size(batch_size)
-    starts: Any = range(0, n, batch_size)
-    if progress and n > batch_size:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc=desc, total=math.ceil(n / batch_size), leave=False)
-    for start in starts:
-        yield slice(start, min(start + batch_size, n))
-
-
-def _as_array(images, what: str) -> np.ndarray:
-    if isinstance(images, (list, tuple)):
-        if not images:
-            raise ValueError(f"Got an empty list of {what}s.")
-        arrays = [np.asarray(image) for image in images]
-        shapes = sorted({a.shape for a in arrays}, key=str)
-        if len(shapes) > 1:
-            raise ValueError(
-                f"The {what}s have different shapes {shapes[:4]}: a batch needs one size. Resize them first, "
-                "e.g. [helpers.resize_image(image, (150, 150)) for image in images]."
-            )
-        if arrays[0].ndim not in (2, 3):
-            raise ValueError(f"A list of {what}s must hold single images (H, W, C); got shape {arrays[0].shape}.")
-        return np.stack(arrays)
-    if not (isinstance(images, np.ndarray) or hasattr(images, "__array__") or hasattr(images, "numpy")
-            or hasattr(images, "__array_interface__")):  # numpy arrays, tensors, PIL images
-        raise TypeError(f"Expected {what}s as a numpy array (or a list of arrays); got {type(images).__name__}.")
-    return np.asarray(images)
-
-
-def _check_fits(model: keras.Model, height: int, width: int, name: str) -> None:
-    """A model with an unfixed input size: check that (height, width) is not too small for it."""
+def _check_input_range(input_range) -> tuple[float, float]:
     try:
-        shapes = layer_output_shapes(model, (height, width))
-    except Exception as err:  # Keras raises several types for negative or empty shapes
-        raise ValueError(
-            f"A {height}×{width} image is too small for model {name!r}: its layers shrink it to nothing "
-            f"({type(err).__name__}). Use larger images, e.g. helpers.resize_image(image, (224, 224))."
-        ) from err
-    empty = [path for path, shape in shapes.items() if any(d == 0 for d in shape[1:] if d is not None)]
-    if empty:
-        raise ValueError(
-            f"A {height}×{width} image is too small for model {name!r}: layer {empty[0]!r} gets an empty "
-            "feature map. Use larger images, e.g. helpers.resize_image(image, (224, 224))."
-        )
+        low, high = (float(v) for v in input_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_range must be (low, high), e.g. (0, 1) or (0, 255); got {input_range!r}.") from None
+    if not (np.isfinite(low) and np.isfinite(high) and high > low):
+        raise ValueError(f"input_range must be (low, high) with low < high, e.g. (0, 1); got {input_range!r}.")
+    return low, high
 
 
-def check_images(images, model: keras.Model | None = None, what: str = "image",
-                 model_name: str | None = None) -> tuple[np.ndarray, bool]:
-    """One image or a batch -> float32 ``(N, H, W, C)`` in 0..255, checked against ``model``.
+def set_input_range(model: keras.Model, input_range: tuple[float, float] = (0, 255)) -> None:
+    """Tell every explainer of ``model`` the pixel range it was trained on (e.g. ``(0, 1)``).
 
-    The package's one rule for images, applied by every public function that takes them:
-    ``(H, W, 3)`` RGB, ``(H, W)`` or ``(H, W, 1)`` greyscale (repeated over three channels),
-    ``(H, W, 4)`` RGBA (composited on white), a batch ``(N, H, W, C)`` or a list of same-size
-    images; pixel values by :data:`helpers.data.PIXEL_RULE`. Images are never resized
-    silently: a model with a fixed input size needs images of that size.
-
-    Args:
-        images: the image(s).
-        model: the model they go into (checks size and channels), or ``None``.
-        what: how to name the images in messages.
-        model_name: how to name the model in messages (default: ``model.name``).
-
-    Returns:
-        ``(batch, was_single)``.
-
-    Raises:
-        ValueError: a wrong layout (channels-first arrays are told to transpose), an empty
-            batch, NaN/inf or out-of-range pixels, a size the model does not take.
-
-    Warns:
-        ImageRangeWarning: a 0..1 float or bool image was scaled to 0..255.
-
-    Taught in: ``01_intermediate_activations``.
-    """
-    array = _as_array(images, what)
-    hint = channels_first_hint(array.shape)
-    if not hint and array.ndim in (3, 4) and array.shape[-1] not in (1, 3, 4) and array.shape[-1] <= 16:
-        hint = (f" Its last axis holds {array.shape[-1]} channels: images have 3 (RGB), 1 (grey) or 4 (RGBA); keep "
-                "three, e.g. image[..., :3].")
-    if hint or array.ndim not in (2, 3, 4) or (array.ndim >= 3 and array.shape[-1] not in (1, 3, 4)):
-        raise ValueError(
-            f"Expected one {what} (H, W, 3), (H, W) or (H, W, 1) greyscale, (H, W, 4) RGBA, or a batch "
-            f"(N, H, W, C); got an array of shape {array.shape}.{hint}"
-        )
-    single = array.ndim == 2 or (array.ndim == 3)
-    if array.ndim == 2:
-        array = array[..., None]
-    if single:
-        array = array[None]
-    if len(array) == 0:
-        raise ValueError(f"Got an empty batch of {what}s (N = 0).")
-    batch = to_rgb(to_pixels(array, what), what).astype(np.float32)
-    if model is not None:
-        want = input_shape(model)
-        name = model_name or model.name
-        height, width = batch.shape[1:3]
-        if len(want) != 3:
-            raise ValueError(f"Model {name!r} takes inputs of shape {want}, not images (H, W, C).")
-        if (want[0] is not None and want[0] != height) or (want[1] is not None and want[1] != width):
-            size = (want[0] or height, want[1] or width)
-            raise ValueError(
-                f"Model {name!r} takes {want[0]}×{want[1]} images; got {height}×{width}. Resize first, e.g. "
-                f"helpers.resize_image(image, {size}) or helpers.load_image(path, size={size})."
-            )
-        if want[0] is None or want[1] is None:
-            _check_fits(model, height, width, name)
-        if want[2] == 1:
-            batch = batch.mean(axis=-1, keepdims=True)
-        elif want[2] not in (None, 3):
-            raise ValueError(f"Model {name!r} takes {want[2]}-channel inputs; the helpers explain RGB images.")
-    return batch, single
-
-
-def check_class_index(class_index, n: int, num_classes: int, class_names: Sequence[str] | None = None) -> np.ndarray:
-    """``class_index`` -> int32 ``(n,)`` classes to explain; ``-1`` means each image's top class.
-
-    Accepts ``None`` (top class), an integer (Python or numpy, not bool), a class name where
-    the model has names (the bundled ones do), or one of those per image (list or array).
-
-    Raises:
-        ValueError: floats, strings that are not class names, bools, a wrong count or an
-            out-of-range index; the message lists the valid classes.
+    The same as passing ``input_range=`` to each :func:`explain` call. Images are still given by
+    the pixel rule; the model sees them in its range. Explainers built before keep their range.
 
     Taught in: ``03_class_activation_maps``.
     """
-    valid = (f"0..{num_classes - 1}" + (f" or a name in {list(class_names)}" if class_names else ""))
-    if class_index is None:
-        return np.full(n, -1, dtype=np.int32)
+    _INPUT_RANGES[check_model(model, "set the input range of")] = _check_input_range(input_range)
+    model_cache(model, "explainers").clear()
 
-    def one(value) -> int:
-        if isinstance(value, str):
-            if class_names and value in class_names:
-                return list(class_names).index(value)
-            raise ValueError(f"class_index {value!r} is not a class of this model: use {valid}.")
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise ValueError(
-                f"class_index must be an integer class ({valid}); got {value!r} ({type(value).__name__}). "
-                "Convert on purpose if you mean it, e.g. int(round(value))."
-            )
-        if not 0 <= int(value) < num_classes:
-            raise ValueError(f"class_index {int(value)} is out of range: valid classes are {valid}.")
-        return int(value)
 
-    if isinstance(class_index, (list, tuple, np.ndarray)):
-        values = np.asarray(class_index, dtype=object).reshape(-1) if not isinstance(class_index, np.ndarray) \
-            else class_index
-        if isinstance(values, np.ndarray) and values.ndim != 1:
-            raise ValueError(f"class_index must be one class or one per image ({n}); got shape {values.shape}.")
-        if len(values) != n:
-            raise ValueError(f"class_index must be one class or one per image ({n}); got {len(values)} values.")
-        items = [v.item() if isinstance(v, np.generic) and not isinstance(v, (np.floating, np.bool_)) else v
-                 for v in values]
-        return np.asarray([one(v) for v in items], dtype=np.int32)
-    return np.full(n, one(class_index), dtype=np.int32)
+def _item(self, key):
+    """``result["maps"]`` as well as ``result.maps`` and ``result[0]`` (the style of older methods)."""
+    return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
+
+
+def _get(self, key: str, default=None):
+    """``result.get("weights")``, as on the dicts older methods returned."""
+    return getattr(self, key, default)
+
+
+class Forward(NamedTuple):
+    """What :meth:`Explainer.forward` computed for a batch (graph tensors).
+
+    Attributes:
+        activations: ``(N, h, w, C)`` the layer's feature maps (float32), ``None`` without a layer.
+        gradients: ``∂target/∂activations`` (or ``∂target/∂images`` without a layer), ``None``
+            unless asked for.
+        scores: ``(N, classes)`` the scores explained (:meth:`Explainer.scores_of`).
+        class_indices: ``(N,)`` int32 the classes explained.
+        target: ``(N,)`` each image's score of its class.
+    """
+
+    activations: Any
+    gradients: Any
+    scores: Any
+    class_indices: Any
+    target: Any
+
+
+class Attribution(NamedTuple):
+    """What a method's :meth:`Explainer.attribute` returns for a batch (graph tensors).
+
+    Attributes:
+        maps: ``(N, h, w)`` signed maps at the layer's resolution (``(N, H, W)`` without a layer).
+        class_indices: ``(N,)`` int32 the classes explained.
+        scores: ``(N, classes)`` the scores.
+        weights: the CAM family's channel weights, else ``None``.
+    """
+
+    maps: Any
+    class_indices: Any
+    scores: Any
+    weights: Any = None
+
+
+for _typed in (Forward, Attribution):  # typed results that still answer the dict-style lookups
+    _typed.__getitem__, _typed.get = _item, _get
 
 
 # ---------------------------------------------------------------------- registry
 _REGISTRY: dict[str, type["Explainer"]] = {}
+
+
+def _register(cls: type["Explainer"]) -> None:
+    """Add a method to the registry; a name or alias already taken by another method is refused."""
+    taken = {}
+    for other in _REGISTRY.values():
+        if other.__qualname__ == cls.__qualname__ and other.__module__ == cls.__module__:
+            continue  # the same class defined again (a re-run notebook cell, a reloaded module)
+        for key in (other.name, *other.aliases):
+            taken[key] = other
+    clashes = [key for key in (cls.name, *cls.aliases) if key in taken]
+    if clashes:
+        key = clashes[0]
+        raise ValueError(
+            f"Method {cls.__name__} cannot be registered as {key!r}: that name belongs to "
+            f"{taken[key].__name__} ({taken[key].__module__}). Choose another name or alias."
+        )
+    same = [c for c in _REGISTRY.values() if (c.__qualname__, c.__module__) == (cls.__qualname__, cls.__module__)]
+    for other in same:
+        del _REGISTRY[other.name]
+    _REGISTRY[cls.name] = cls
 
 
 def list_methods() -> list[str]:
@@ -331,6 +256,14 @@ class Explainer:
             default). ``False`` explains the probability, whose gradient vanishes when the model
             is confident.
         output: for a model with several outputs, which one to explain (index or layer name).
+        input_range: the pixel range the model was trained on: ``(0, 255)`` (the default, the
+            course's models, with their own ``Rescaling``) or e.g. ``(0, 1)`` for a model trained
+            on 0..1 inputs. Images are still given by the pixel rule (0..255, or 0..1 floats,
+            which are then expected and not warned about); the model sees them in its range.
+            ``None``: the range set with :func:`set_input_range` for the model, else ``(0, 255)``.
+
+    A model whose output is one linear unit (a regression) is explained as that output itself
+    (one class, index 0); a one-unit **sigmoid** output is a binary classifier (two classes).
 
     Taught in: ``03_class_activation_maps``.
     """
@@ -366,15 +299,18 @@ class Explainer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("name"):
-            _REGISTRY[cls.name] = cls
+            _register(cls)
 
     def __init__(self, model: keras.Model, layer: str | None = None, pre_softmax: bool = True,
-                 output: int | str | None = None):
+                 output: int | str | None = None, input_range: tuple[float, float] | None = None):
         check_model(model, f"explain with {self.title or type(self).__name__}")
         self._model = weakref.ref(model)  # the explainer must not keep the model alive
         self.model_name = model.name
         self.output = choose_output(model, output)
         self.pre_softmax = bool(pre_softmax)
+        self.input_range = _check_input_range(input_range if input_range is not None
+                                              else _INPUT_RANGES.get(model, (0.0, 255.0)))
+        self.activation = final_activation(model, self.output)
         self.input_shape = input_shape(model)
         if self.uses_layer:
             self.layer = (resolve_layer_path(model, layer) if layer is not None
@@ -397,11 +333,30 @@ class Explainer:
                     f"Layer {self.layer!r} outputs shape {feature_shape}, not a spatial (h, w, C) map. Explain a "
                     f"convolutional layer, e.g. {default_explanation_layer(model, self.output)!r}."
                 )
-        self.binary = score_shape[-1] == 1
+        self.regression = score_shape[-1] == 1 and self.activation != "sigmoid"
+        self.binary = score_shape[-1] == 1 and not self.regression
         self.num_classes = 2 if self.binary else int(score_shape[-1])
-        self.class_names = class_names_of(model, self.num_classes)
+        self.class_names = class_names_of(model, self.num_classes) if not self.regression else None
+        if self.pre_softmax and self.activation == "opaque":
+            self._refuse_hidden_softmax(model)
         self._functions: dict = {}
         self._geometry: dict = {}
+
+    def _refuse_hidden_softmax(self, model: keras.Model) -> None:
+        """A ``Lambda`` output that gives probabilities: pre_softmax cannot remove what it cannot see."""
+        shape = [d if d is not None else 64 for d in self.input_shape]
+        probe = np.random.default_rng(0).uniform(0, 255, (2, *shape)).astype("float32")
+        outputs = self.extractor(self.model_input(tf.constant(probe)), training=False)
+        scores = np.asarray(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs, dtype=np.float64)
+        if scores.shape[-1] > 1 and scores.min() >= 0.0 and np.allclose(scores.sum(axis=-1), 1.0, atol=1e-4):
+            path = output_layer_path(model, self.output)
+            raise ValueError(
+                f"Model {model.name!r} ends in a Lambda layer {path!r} whose outputs are probabilities (each row "
+                "sums to 1): the helpers cannot take a softmax hidden in a Lambda off, and explaining "
+                "probabilities gives empty maps once the model is confident. Build the head with "
+                "Dense(..., activation='softmax'), keras.layers.Softmax() or keras.ops.softmax, or pass "
+                "pre_softmax=False to explain the probabilities on purpose."
+            )
 
     @property
     def model(self) -> keras.Model:
@@ -412,7 +367,7 @@ class Explainer:
         return model
 
     # ------------------------------------------------------------------ the method's part
-    def attribute(self, images: tf.Tensor, requested: tf.Tensor) -> dict:
+    def attribute(self, images: tf.Tensor, requested: tf.Tensor) -> Attribution:
         """The method's signed maps for one batch (graph code, runs inside ``tf.function``).
 
         Args:
@@ -420,15 +375,32 @@ class Explainer:
             requested: ``(N,)`` int32 classes, ``-1`` for each image's top class.
 
         Returns:
-            A dict with ``"maps"`` (``(N, h, w)`` at the layer's resolution, or ``(N, H, W)``
-            for methods without a layer), ``"class_indices"`` (``(N,)`` int32, the classes
-            explained), ``"scores"`` (``(N, classes)``) and optionally ``"weights"``.
+            An :class:`Attribution`: ``maps`` (``(N, h, w)`` at the layer's resolution, or
+            ``(N, H, W)`` for methods without a layer), ``class_indices`` (``(N,)`` int32, the
+            classes explained), ``scores`` (``(N, classes)``) and optionally ``weights``. (A dict
+            with those keys is accepted too.)
         """
         raise NotImplementedError(f"{type(self).__name__} must implement attribute().")
 
     # ------------------------------------------------------------------ helpers for methods
+    def model_input(self, images: tf.Tensor) -> tf.Tensor:
+        """``images`` (0..255, the pixel rule) in the model's own :attr:`input_range` (graph code)."""
+        low, high = self.input_range
+        if (low, high) == (0.0, 255.0):
+            return images
+        return images * ((high - low) / 255.0) + low
+
+    def run_model(self, images: tf.Tensor) -> list:
+        """The extractor's outputs on ``images`` (0..255), as a list; every method's forward goes here."""
+        outputs = self.extractor(self.model_input(images), training=False)
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
     def scores_of(self, outputs: tf.Tensor) -> tf.Tensor:
-        """Class scores ``(N, num_classes)`` from the model's output; a one-unit output becomes two columns."""
+        """Class scores ``(N, num_classes)`` from the model's output; a one-unit sigmoid becomes two columns.
+
+        Always float32 (a ``mixed_float16`` model's outputs are cast).
+        """
+        outputs = tf.cast(outputs, tf.float32)
         if not self.binary:
             return outputs
         if self.pre_softmax:
@@ -441,8 +413,47 @@ class Explainer:
         For methods that run extra passes on changed images (Score-CAM's masked copies,
         occlusion's hidden patches).
         """
-        outputs = self.extractor(images, training=False)
-        return self.scores_of(outputs[-1] if isinstance(outputs, (list, tuple)) else outputs)
+        return self.scores_of(self.run_model(images)[-1])
+
+    def probabilities(self, scores: tf.Tensor) -> tf.Tensor:
+        """Class probabilities from :meth:`scores_of`'s scores: the package's one place for them.
+
+        The model's own final activation decides: a softmax model's probabilities are the softmax
+        of its logits, a multi-label sigmoid model's the sigmoid of each logit, a one-unit sigmoid
+        model's ``[1 - p, p]``; a linear model with several classes is read as logits (softmax), a
+        regression's output is returned as it is. Scores computed with ``pre_softmax=False`` are
+        already probabilities.
+        """
+        if not self.pre_softmax or self.regression:
+            return scores
+        if self.activation == "sigmoid":  # one unit: [-z, z] -> [1 - p, p]; several: each label on its own
+            return tf.nn.sigmoid(scores)
+        return tf.nn.softmax(scores, axis=-1)
+
+    def class_probabilities(self, batch: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """``(N, classes)`` class probabilities of a checked batch (0..255), as :meth:`probabilities` defines them.
+
+        One compiled forward pass per ``batch_size`` images, through the explainer's own extractor
+        (the evaluation curves and the explorers use it: one scoring path for the package).
+        """
+        if "probabilities" not in self._functions:
+            spec = tf.TensorSpec((None, *self.input_shape[:2], self.input_shape[2] or 3), tf.float32)
+            self._functions["probabilities"] = tf.function(
+                functools.partial(_probability_graph, self), input_signature=[spec]).get_concrete_function()
+        function = self._functions["probabilities"]
+        parts = [np.asarray(function(tf.constant(batch[s], tf.float32)))
+                 for s in batch_slices(len(batch), batch_size)]
+        return np.concatenate(parts).astype(np.float64)
+
+    def check_batch(self, batch: np.ndarray) -> None:
+        """Check a batch (``(N, H, W, C)``, 0..255) against the method's own options before it runs.
+
+        The base accepts every batch; a method with an image-valued option checks its size here.
+        """
+
+    def empty_advice(self, batch: np.ndarray, which: list[int]) -> str | None:
+        """The reason images ``which`` of ``batch`` got empty maps, when the method knows it, else ``None``."""
+        return None
 
     @staticmethod
     def choose_classes(scores: tf.Tensor, requested: tf.Tensor) -> tf.Tensor:
@@ -450,18 +461,17 @@ class Explainer:
         top = tf.argmax(scores, axis=-1, output_type=tf.int32)
         return tf.where(requested < 0, top, requested)
 
-    def forward(self, images: tf.Tensor, requested: tf.Tensor, gradients: bool = False) -> dict:
+    def forward(self, images: tf.Tensor, requested: tf.Tensor, gradients: bool = False) -> Forward:
         """One forward pass (and, with ``gradients``, the backward from each class score to the layer).
 
         Returns:
-            ``{"activations", "gradients", "scores", "class_indices", "target"}``; ``activations``
-            and ``gradients`` are ``None`` for methods without a layer (``gradients`` is then
-            taken with respect to the images).
+            A :class:`Forward` (``activations``, ``gradients``, ``scores``, ``class_indices``,
+            ``target``); ``activations`` is ``None`` for methods without a layer (``gradients`` is
+            then taken with respect to the images).
         """
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)  # records the whole graph, so frozen models work too
-            outputs = self.extractor(images, training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            outputs = self.run_model(images)
             activations = outputs[0] if self.layer is not None else None
             scores = self.scores_of(outputs[-1])
             class_indices = self.choose_classes(scores, requested)
@@ -470,13 +480,58 @@ class Explainer:
         if gradients:  # only the backward from the score to the layer (or input) is built
             source = activations if activations is not None else images
             grads = tape.gradient(target, source, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        return {"activations": activations, "gradients": grads, "scores": scores,
-                "class_indices": class_indices, "target": target}
+            grads = tf.cast(grads, tf.float32)  # a mixed_float16 model's layers compute in float16
+        if activations is not None:
+            activations = tf.cast(activations, tf.float32)
+        return Forward(activations=activations, gradients=grads, scores=scores, class_indices=class_indices,
+                       target=target)
 
     # ------------------------------------------------------------------ the shared pipeline
-    def _pipeline(self, images, requested, geometry, upsample: bool, relu: bool, aligned: bool):
-        result = self.attribute(images, requested)
-        raw = result["maps"]
+    def over_copies(self, count: tf.Tensor, body, initial):
+        """Run a method's extra passes in chunks of at most ``batch_size`` copies (graph code).
+
+        The core owns the memory bound: a many-pass method describes its copies (masked images,
+        noisy samples, path points) by their index ``0..count-1`` and hands ``body(indices, acc)``,
+        which builds the copies of ``indices``, runs them (:meth:`scores_for`, :meth:`forward`)
+        and folds the result into ``acc``. The chunks run one after another in one compiled loop
+        (one trace of the model, whatever the count), so memory grows with ``batch_size`` and
+        never with the number of passes.
+
+        Args:
+            count: how many copies, a scalar int32 tensor.
+            body: ``(indices (k,) int32, acc) -> acc`` with ``k <= batch_size``.
+            initial: the accumulator's first value (a tensor or a tuple of tensors).
+
+        Returns:
+            The final accumulator.
+        """
+        chunk = self._chunk if self._chunk is not None else tf.constant(64, tf.int32)
+        if self.max_copies is not None:
+            chunk = tf.minimum(chunk, self.max_copies)
+        chunk = tf.maximum(chunk, 1)
+
+        def step(start, acc):
+            indices = tf.range(start, tf.minimum(start + chunk, count))
+            return start + chunk, body(indices, acc)
+
+        _, acc = tf.while_loop(lambda start, acc: start < count, step, (tf.constant(0, tf.int32), initial),
+                               parallel_iterations=1)
+        return acc
+
+    max_copies: int | None = None
+    """A method's own cap on the copies per pass (below ``batch_size``); ``None``: ``batch_size`` alone."""
+
+    _chunk = None  # the compiled call's batch size, a scalar tensor while a pipeline is traced
+
+    def _pipeline(self, images, requested, geometry, chunk, upsample: bool, relu: bool, aligned: bool):
+        self._chunk = chunk
+        try:
+            result = self.attribute(images, requested)
+        finally:
+            self._chunk = None
+        if isinstance(result, dict):  # a method written before Attribution: the same keys
+            result = Attribution(**result)
+        raw = result.maps
         maps = tf.nn.relu(raw) if relu else raw
         if upsample and self.uses_layer:
             size = tf.shape(images)[1:3]  # (height, width) of the input: never swapped
@@ -491,17 +546,17 @@ class Explainer:
         # divide_no_nan: scale-free (a map scaled by 1e-9 normalizes to the same heatmap), never NaN.
         heatmaps = tf.math.divide_no_nan(maps, peak)
         heatmaps = tf.where(empty[:, None, None], tf.zeros_like(heatmaps), heatmaps)
-        weights = result.get("weights")
+        weights = result.weights
         if weights is None:
             weights = tf.zeros((tf.shape(images)[0], 0), images.dtype)
-        return heatmaps, raw, weights, result["class_indices"], result["scores"], empty
+        return heatmaps, raw, weights, result.class_indices, result.scores, empty
 
     def _function(self, upsample: bool, relu: bool, aligned: bool):
         key = (bool(upsample), bool(relu), bool(aligned))
         if key not in self._functions:
             spec = (tf.TensorSpec((None, *self.input_shape[:2], 3 if self.input_shape[2] is None
                                    else self.input_shape[2]), tf.float32),
-                    tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32))
+                    tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32), tf.TensorSpec((), tf.int32))
             # A partial of a bound method: TensorFlow counts traces per code object, and every
             # explainer traces once, which would otherwise trip its "frequent retracing" warning.
             function = tf.function(
@@ -546,9 +601,10 @@ class Explainer:
             class_index: ``None`` (each image's top class), an int or class name, or one per image.
             upsample: resize the maps to the input's ``(H, W)``; otherwise keep the layer's ``(h, w)``.
             relu: keep only positive evidence (``[0, 1]``); ``False`` keeps the sign (``[-1, 1]``).
-            batch_size: model passes per compiled call: images per call for one-pass methods;
-                a method with ``P`` passes per image (:meth:`passes`) runs ``max(1, batch_size // P)``
-                images per call.
+            batch_size: model passes per forward batch, which bounds memory: images per call for
+                one-pass methods; a method with ``P`` passes per image (:meth:`passes`) runs
+                ``max(1, batch_size // P)`` images per call and their copies in chunks of at most
+                ``batch_size`` (:meth:`over_copies`), so memory never grows with ``P``.
             progress: show a progress bar over the batches; ``None`` (default): only on long work
                 (more than :data:`LONG_WORK_PASSES` model passes in all).
             align: upsample along the receptive fields when the layer's geometry is known
@@ -560,7 +616,9 @@ class Explainer:
         Warns:
             EmptyHeatmapWarning: a map has no positive evidence; it is all zeros.
         """
-        batch, _ = check_images(images, self.extractor, model_name=self.model_name)
+        batch, _ = check_images(images, self.extractor, model_name=self.model_name,
+                                unit_inputs=self.input_range[1] <= 1.0)
+        self.check_batch(batch)
         requested = check_class_index(class_index, len(batch), self.num_classes, self.class_names)
         batch_size = check_batch_size(batch_size)
         passes = max(1, int(self.passes(*batch.shape[1:3])))
@@ -570,7 +628,8 @@ class Explainer:
         field = self.field_for(*batch.shape[1:3]) if (self.uses_layer and upsample and align) else None
         geometry = tf.constant([field.start, field.start_col, field.jump] if field else [0.0, 0.0, 1.0], tf.float32)
         function = self._function(upsample, relu, field is not None)
-        parts = [function(tf.constant(batch[s]), tf.constant(requested[s]), geometry)
+        chunk = tf.constant(batch_size, tf.int32)
+        parts = [function(tf.constant(batch[s]), tf.constant(requested[s]), geometry, chunk)
                  for s in batch_slices(len(batch), images_per_call, progress,
                                        f"{self.title or self.name}" + (f" ({self.layer})" if self.layer else ""))]
         heatmaps, raw, weights, classes, scores, empty = (
@@ -578,8 +637,9 @@ class Explainer:
         if np.any(empty):
             which = np.flatnonzero(empty).tolist()
             where = f" at layer {self.layer!r}" if self.layer else ""
-            advice = ("The probabilities saturate: explain the logits (pre_softmax=True)." if not self.pre_softmax
-                      else "Try another class, another layer, or relu=False to see the negative evidence.")
+            advice = self.empty_advice(batch, which) or (
+                "The probabilities saturate: explain the logits (pre_softmax=True)." if not self.pre_softmax
+                else "Try another class, another layer, or relu=False to see the negative evidence.")
             warnings.warn(
                 f"{self.title or self.name}: no positive evidence for the explained class in image(s) {which[:10]}"
                 f"{' …' if len(which) > 10 else ''}{where}; those heatmaps are all zeros. {advice}",
@@ -600,6 +660,10 @@ class Explainer:
     def __repr__(self) -> str:
         layer = f", layer={self.layer!r}" if self.layer else ""
         return f"{type(self).__name__}(model={self.model_name!r}{layer}, pre_softmax={self.pre_softmax})"
+
+
+def _probability_graph(explainer: Explainer, images: tf.Tensor) -> tf.Tensor:
+    return explainer.probabilities(explainer.scores_for(images))
 
 
 def _aligned_resize(maps: tf.Tensor, size: tf.Tensor, start_row, start_col, jump) -> tf.Tensor:
@@ -631,6 +695,16 @@ def _constructor_options(cls: type[Explainer]) -> frozenset[str]:
         if "__init__" in klass.__dict__:
             names |= {p for p in inspect.signature(klass.__init__).parameters if p not in ("self", "model", "kwargs")}
     return frozenset(names)
+
+
+def _hashable(value):
+    """An option as a cache key: arrays (an image baseline) by their shape, dtype and a digest of their bytes."""
+    if isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not isinstance(value, (str, bytes))):
+        array = np.ascontiguousarray(np.asarray(value))
+        return ("array", array.shape, array.dtype.str, hashlib.sha1(array.tobytes()).hexdigest())
+    if isinstance(value, list):
+        return ("list", tuple(_hashable(v) for v in value))
+    return value
 
 
 def get_explainer(model: keras.Model, method: str | type[Explainer] = "grad_cam", layer: str | None = None,
@@ -669,9 +743,9 @@ def get_explainer(model: keras.Model, method: str | type[Explainer] = "grad_cam"
     else:
         layer = None
     try:
-        key = (cls, layer, tuple(sorted(options.items())))
+        key = (cls, layer, tuple(sorted((name, _hashable(value)) for name, value in options.items())))
         hash(key)
-    except TypeError:  # an unhashable option (an array): build it fresh
+    except TypeError:  # an option that cannot be hashed even so: build it fresh
         return cls(model, layer, **options)
     if key not in cache:
         cache[key] = cls(model, layer, **options)
@@ -704,18 +778,17 @@ def explain(model: keras.Model, images, method: str | type[Explainer] = "grad_ca
 
 
 # ---------------------------------------------------------------------- cost, before it is paid
-def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[float, float]:
-    """Milliseconds per image of one compiled forward pass and one forward + backward pass."""
+def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[float, float, float]:
+    """Milliseconds per image of one compiled forward pass and one forward + backward pass, and the
+    seconds their first calls took beyond a steady call (tracing and compiling)."""
     model = explainer._model()
     cache = model_cache(model, "pass times") if model is not None else explainer.__dict__.setdefault("_times", {})
     key = (tuple(probe.shape), explainer.output, explainer.pre_softmax)  # one measurement per model and size
     if key not in cache:
-        extractor = explainer.extractor
 
         @tf.function(reduce_retracing=True)
         def forward(x):
-            outputs = extractor(x, training=False)
-            return outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
+            return explainer.run_model(x)[-1]
 
         @tf.function(reduce_retracing=True)
         def backward(x):
@@ -726,16 +799,19 @@ def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[
             return tape.gradient(top, x)
 
         x = tf.constant(probe)
-        timings = []
+        timings, compile_seconds = [], 0.0
         for function in (forward, backward):
+            start = time.perf_counter()
             np.asarray(function(x))  # trace and warm up
+            first = time.perf_counter() - start
             runs = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 np.asarray(function(x))
                 runs.append((time.perf_counter() - start) * 1000.0 / len(probe))
             timings.append(float(np.median(runs)))
-        cache[key] = (timings[0], timings[1])
+            compile_seconds += max(0.0, first - timings[-1] * len(probe) / 1000.0)
+        cache[key] = (timings[0], timings[1], compile_seconds)
     return cache[key]
 
 
@@ -746,7 +822,12 @@ def estimate_cost(model: keras.Model, method: str | type[Explainer], images, lay
     Counts the model passes the method needs (:meth:`Explainer.passes`: 1 for Grad-CAM, ``C + 1``
     for Score-CAM, ``samples + 1`` for SmoothGrad, ``steps + 1`` for Integrated Gradients, one
     per patch + 1 for occlusion) and multiplies them by a *measured* compiled pass on a few of
-    the images (a forward pass, or forward + backward for gradient methods).
+    the images (a forward pass, or forward + backward for gradient methods), at the chunk size
+    the call will use (``batch_size``, up to 8 images measured).
+
+    ``seconds`` is the cost of a call once the explainer is compiled; it **excludes** the first
+    call's tracing and compiling, which ``compile_seconds`` tells (measured on the same passes;
+    the method's own graph holds the model once, so its first call pays about that much more).
 
     Args:
         model: the Keras model.
@@ -755,23 +836,27 @@ def estimate_cost(model: keras.Model, method: str | type[Explainer], images, lay
             to 8 of them for the measurement).
         layer: the layer, as for :func:`explain`.
         repeats: timed repetitions of the measured pass (median).
-        **options: the method's options (``samples=``, ``steps=``, ``patch=``, ...); options of
-            the call (``batch_size``, ``progress``, ...) are accepted and ignored.
+        **options: the method's options (``samples=``, ``steps=``, ``patch=``, ...) and
+            ``batch_size`` (the chunk the passes run in; the measurement uses up to 8 of it);
+            the other options of the call (``progress``, ...) are accepted and ignored.
 
     Returns:
-        ``{"method", "images", "passes_per_image", "passes", "ms_per_pass", "seconds"}``:
-        ``seconds`` is the estimate (passes × measured time per pass, per image).
+        ``{"method", "images", "passes_per_image", "passes", "ms_per_pass", "seconds",
+        "compile_seconds"}``: ``seconds`` is the estimate (passes × measured time per pass, per
+        image) for a compiled explainer; ``compile_seconds`` what a first call adds.
 
     Taught in: ``04_beyond_grad_cam``.
     """
+    batch_size = check_batch_size(options.get("batch_size", 64))
     options = {k: v for k, v in options.items() if k not in CALL_OPTIONS}
     explainer = get_explainer(model, method, layer, **options)
     batch, _ = check_images(images, explainer.extractor, model_name=explainer.model_name)
     height, width = batch.shape[1:3]
     passes = max(1, int(explainer.passes(height, width)))
-    probe = np.resize(batch[:8], (8, *batch.shape[1:]))  # 8 images (repeated if fewer): a steady time
-    forward_ms, backward_ms = _pass_times(explainer, probe, max(1, int(repeats)))
+    size = min(8, batch_size)  # the chunk the passes run in, up to 8 images (repeated if fewer)
+    probe = np.resize(batch[:size], (size, *batch.shape[1:]))
+    forward_ms, backward_ms, compile_seconds = _pass_times(explainer, probe, max(1, int(repeats)))
     per_pass = backward_ms if explainer.gradient_passes else forward_ms
     return {"method": explainer.name, "images": len(batch), "passes_per_image": passes,
             "passes": passes * len(batch), "ms_per_pass": per_pass,
-            "seconds": passes * len(batch) * per_pass / 1000.0}
+            "seconds": passes * len(batch) * per_pass / 1000.0, "compile_seconds": compile_seconds}

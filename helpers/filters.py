@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
-from helpers.explainers import batch_slices
+from helpers.inputs import batch_slices
 from helpers.layers import (
     CONV_TYPES,
     WithoutActivation,
@@ -49,7 +49,8 @@ from helpers.layers import (
 )
 
 __all__ = [
-    "METHODS", "DEFAULT_STEP_SIZE", "PRE_ACTIVATION_MODES", "compiled_ascent", "filter_loss", "normalize_gradient", "grey_noise_images",
+    "METHODS", "DEFAULT_STEP_SIZE", "PRE_ACTIVATION_MODES", "compiled_ascent", "filter_loss", "normalize_gradient",
+    "grey_noise_images",
     "deprocess_image", "feature_extractor", "Robustness", "colour_correlation_sqrt", "FilterVisualization",
     "filter_ascent", "visualize_filters", "randomized_copy", "spectral_statistics", "pattern_statistics",
     "transformed_activations",

@@ -27,9 +27,11 @@ import numpy as np
 from helpers._backend import keras
 
 __all__ = [
-    "CONV_TYPES", "ReceptiveField", "check_model", "conv_layer_names", "default_explanation_layer", "get_layer",
+    "CONV_TYPES", "ReceptiveField", "check_model", "conv_layer_names", "default_explanation_layer", "final_activation",
+    "get_layer",
     "input_shape", "intermediate_model", "is_spatial", "is_subclassed", "iter_layers", "layer_names",
-    "layer_output_shapes", "logits_model", "model_cache", "choose_output", "output_count", "output_layer_path", "receptive_field",
+    "layer_output_shapes", "logits_model", "model_cache", "choose_output", "output_count", "output_layer_path",
+    "receptive_field",
     "resolve_layer_path", "retrace", "spatial_layer_names", "Trace", "WithoutActivation",
 ]
 
@@ -199,6 +201,22 @@ def output_layer_path(model: keras.Model, output: int = 0) -> str:
     return last.name
 
 
+def final_activation(model: keras.Model, output: int = 0) -> str | None:
+    """How the model's output ``output`` ends: ``"softmax"``, ``"sigmoid"``, ``"opaque"`` or ``None``.
+
+    ``"softmax"`` and ``"sigmoid"``: a final activation (a layer's ``activation=``, an ``Activation``
+    or ``Softmax`` layer, ``keras.ops.softmax``/``keras.ops.sigmoid``) that ``pre_softmax=True``
+    removes. ``"opaque"``: the output comes from a ``Lambda`` layer, whose function the helpers
+    cannot see (it may hide a softmax). ``None``: a linear output (logits, or a regression).
+    """
+    path = output_layer_path(model, output)
+    layer = get_layer(model, path)
+    if isinstance(layer, keras.layers.Lambda):
+        return "opaque"
+    name = _activation_name(layer)
+    return name if name in _SQUASHING else None
+
+
 def is_spatial(layer_output_shape: Sequence[int | None]) -> bool:
     """Whether an output shape (with batch axis) is a 2-D feature map ``(batch, h, w, c)``."""
     return len(layer_output_shape) == 4
@@ -228,9 +246,17 @@ class WithoutActivation(keras.layers.Layer):
         return self.inner.compute_output_shape(input_shape)
 
 
+def _is_keras_op(layer, *names: str) -> bool:
+    """Whether ``layer`` is a bare Keras operation (``keras.ops.softmax(x)`` in a Functional model) named so."""
+    return (not isinstance(layer, keras.layers.Layer) and type(layer).__module__.startswith("keras.src.ops")
+            and type(layer).__name__ in names)
+
+
 def _activation_name(layer: keras.layers.Layer) -> str | None:
-    if isinstance(layer, keras.layers.Softmax):
+    if isinstance(layer, keras.layers.Softmax) or _is_keras_op(layer, "Softmax"):
         return "softmax"
+    if _is_keras_op(layer, "Sigmoid"):
+        return "sigmoid"
     activation = getattr(layer, "activation", None)
     if activation is None:
         return None
@@ -242,8 +268,8 @@ def _pre_activation_call(layer: keras.layers.Layer) -> Callable | None:
     name = _activation_name(layer)
     if name not in _SQUASHING:
         return None
-    if isinstance(layer, (keras.layers.Activation, keras.layers.Softmax)):
-        return lambda x: x
+    if isinstance(layer, (keras.layers.Activation, keras.layers.Softmax)) or _is_keras_op(layer, "Softmax", "Sigmoid"):
+        return lambda x, *_, **__: x
     return WithoutActivation(layer)
 
 
@@ -256,11 +282,13 @@ class Trace:
         captured: the output tensor of every requested layer path.
         producers: when recorded, for every tensor ``id``: ``(path, layer, input tensors, output tensor)``,
             which lets :func:`default_explanation_layer` walk the graph backwards from the output.
+        calls: how many times each requested layer was called (more than once: a shared layer).
     """
 
     outputs: list
     captured: dict
     producers: dict
+    calls: dict = dataclasses.field(default_factory=dict)
 
 
 def retrace(model: keras.Model, inputs, layers: Iterable[str] = (), pre_softmax_output: int | None = None,
@@ -292,12 +320,13 @@ def retrace(model: keras.Model, inputs, layers: Iterable[str] = (), pre_softmax_
     squash_free = {output_layer_path(model, pre_softmax_output)} if pre_softmax_output is not None else set()
     captured: dict = {}
     producers: dict = {}
-    final = _retrace(model, inputs, "", wanted, captured, squash_free, producers if record else None)
-    return Trace(outputs=list(keras.tree.flatten(final)), captured=captured, producers=producers)
+    calls: dict = collections.Counter()
+    final = _retrace(model, inputs, "", wanted, captured, squash_free, producers if record else None, calls)
+    return Trace(outputs=list(keras.tree.flatten(final)), captured=captured, producers=producers, calls=dict(calls))
 
 
 def _retrace(model: keras.Model, x, prefix: str, wanted: set[str], captured: dict, squash_free: set[str],
-             producers: dict | None):
+             producers: dict | None, calls: dict | None = None):
     """Call every layer of ``model`` again on ``x``; collect outputs of paths in ``wanted``."""
 
     def call_layer(layer, path, *args, **kwargs):
@@ -310,13 +339,15 @@ def _retrace(model: keras.Model, x, prefix: str, wanted: set[str], captured: dic
                 )
             if len(args) != 1 or kwargs:
                 raise ValueError(f"Nested model {path!r} must take exactly one input to be looked into.")
-            y = _retrace(layer, args[0], f"{path}/", wanted, captured, squash_free, producers)
+            y = _retrace(layer, args[0], f"{path}/", wanted, captured, squash_free, producers, calls)
         elif path in squash_free and _pre_activation_call(layer) is not None:
             y = _pre_activation_call(layer)(*args)
         else:
             y = layer(*args, **kwargs)
         if path in wanted:
-            captured[path] = y
+            captured.setdefault(path, y)
+            if calls is not None:
+                calls[path] += 1
         if producers is not None:
             sources = [t for t in keras.tree.flatten((args, kwargs)) if hasattr(t, "shape")]
             for tensor in keras.tree.flatten(y):
@@ -403,6 +434,14 @@ def intermediate_model(model: keras.Model, layers: Sequence[str], include_output
     missing = [p for p in paths if p not in trace.captured]
     if missing:  # pragma: no cover - only for graph shapes we do not know
         raise ValueError(f"Could not reach layers {missing} when re-tracing model {model.name!r}.")
+    shared = {p: trace.calls[p] for p in paths if trace.calls.get(p, 1) > 1}
+    if shared:
+        path, count = next(iter(shared.items()))
+        raise ValueError(
+            f"Layer {path!r} is called {count} times in model {model.name!r} (a shared layer): it has {count} "
+            "outputs, not one feature map, and the helpers will not guess which call you mean. Choose a layer "
+            "that is called once, e.g. the layer right after the call you want to see."
+        )
     finals = trace.outputs if index is None else [trace.outputs[index]]
     outputs = [trace.captured[p] for p in paths] + (finals if include_output else [])
     return keras.Model(inputs, outputs, name=f"{model.name}_intermediate")
@@ -426,11 +465,31 @@ def model_cache(model: keras.Model, namespace: str) -> dict:
     compiled functions). Keys are held weakly; values must not hold a strong reference to
     ``model`` itself (they may share its layers), or it would never be freed.
 
+    A model that changed since (``model.add(...)`` or ``model.pop()`` on a Sequential model)
+    starts with empty caches: nothing computed from its old graph is reused.
+
     Args:
         model: the model the cached values belong to.
         namespace: which helper caches (``"shapes"``, ``"explainers"``, ...).
     """
-    return _MODEL_CACHES.setdefault(model, {}).setdefault(namespace, {})
+    caches = _MODEL_CACHES.setdefault(model, {})
+    fingerprint = _fingerprint(model)
+    if caches.get(_FINGERPRINT) != fingerprint:
+        caches.clear()
+        caches[_FINGERPRINT] = fingerprint
+    return caches.setdefault(namespace, {})
+
+
+_FINGERPRINT = "\0layers"
+
+
+def _fingerprint(model: keras.Model) -> tuple:
+    """What changes when a model's graph changes: its layers, by identity (their ``id`` stays valid while held)."""
+    try:
+        layers = model.layers
+    except (AttributeError, ValueError):  # pragma: no cover - never-built models have layers too
+        layers = []
+    return tuple(id(layer) for layer in layers)
 
 
 def _input_for(model: keras.Model, input_size: tuple[int, int] | None):
@@ -563,45 +622,76 @@ def _square(value, what: str, layer) -> int:
     return int(values[0])
 
 
-def _axis_geometry(model: keras.Model, target: str, length: int | None, axis: int) -> tuple[int, int, float]:
-    """(size, jump, start) of ``target`` along one axis of an input ``length`` pixels long."""
-    size, jump, start = 1, 1, 0.0
-    for path, current in iter_layers(model):
-        if isinstance(current, keras.Model):
-            continue
-        if isinstance(current, _GRID_TYPES):
-            pooling = isinstance(current, _POOLING_TYPES)
-            kernel = _square(current.pool_size if pooling else current.kernel_size, "kernel", current)
-            stride = _square(current.strides, "stride", current)
-            dilation = 1 if pooling else _square(current.dilation_rate, "dilation", current)
-            effective = dilation * (kernel - 1) + 1
-            pad_before = 0
-            if current.padding == "same":
-                if length is None:
-                    raise ValueError("the input size is needed for 'same' padding")
-                out = math.ceil(length / stride)
-                pad_before = max((out - 1) * stride + effective - length, 0) // 2
-                length = out
-            elif length is not None:
-                length = (length - effective) // stride + 1
-            start = start + (-pad_before + (effective - 1) / 2) * jump
-            size = size + (effective - 1) * jump
-            jump = jump * stride
-        elif isinstance(current, (keras.layers.ZeroPadding2D, keras.layers.Cropping2D)):
-            before, after = (current.padding if isinstance(current, keras.layers.ZeroPadding2D)
-                             else current.cropping)[axis]
-            sign = 1 if isinstance(current, keras.layers.ZeroPadding2D) else -1
-            start -= sign * before * jump
-            if length is not None:
-                length += sign * (before + after)
-        elif not isinstance(current, _POINTWISE_TYPES):
-            raise ValueError(
-                f"receptive_field cannot follow layer {path!r} ({type(current).__name__}) on the way "
-                f"to {target!r}; it supports chains of Conv2D, pooling, padding and pointwise layers."
-            )
-        if path == target:
-            return size, jump, start
-    raise ValueError(f"Layer {target!r} was not reached while walking model {model.name!r}.")  # pragma: no cover
+_MERGE_TYPES = (keras.layers.Add, keras.layers.Subtract, keras.layers.Multiply, keras.layers.Average,
+                keras.layers.Maximum, keras.layers.Minimum, keras.layers.Concatenate)
+# Bare Keras operations (``x + y``, ``keras.ops.relu(x)``) that act on each position alone.
+_POINTWISE_OPS = {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Relu", "Relu6",
+                  "Sigmoid", "HardSigmoid", "Silu", "Swish", "HardSilu", "HardSwish", "Gelu", "Tanh", "Elu", "Selu",
+                  "LeakyRelu", "Softplus", "Exp", "Square", "Sqrt", "Abs", "Negative", "Cast", "Concatenate",
+                  "Clip", "Power", "Log"}
+_POINTWISE_LAYERS = _POINTWISE_TYPES + _MERGE_TYPES + (keras.layers.PReLU, keras.layers.ELU, keras.layers.Softmax,
+                                                       keras.layers.GroupNormalization)
+
+
+def _layer_geometry(path: str, layer, geometry: tuple, length: int | None, axis: int) -> tuple:
+    """``(size, jump, start)`` after ``layer`` along one axis, from its input's geometry and ``length``."""
+    size, jump, start = geometry
+    if isinstance(layer, _GRID_TYPES):
+        pooling = isinstance(layer, _POOLING_TYPES)
+        kernel = _square(layer.pool_size if pooling else layer.kernel_size, "kernel", layer)
+        stride = _square(layer.strides, "stride", layer)
+        dilation = 1 if pooling else _square(layer.dilation_rate, "dilation", layer)
+        effective = dilation * (kernel - 1) + 1
+        pad_before = 0
+        if layer.padding == "same":
+            if length is None:
+                raise ValueError("the input size is needed for 'same' padding")
+            out = math.ceil(length / stride)
+            pad_before = max((out - 1) * stride + effective - length, 0) // 2
+        return size + (effective - 1) * jump, jump * stride, start + (-pad_before + (effective - 1) / 2) * jump
+    if isinstance(layer, (keras.layers.ZeroPadding2D, keras.layers.Cropping2D)):
+        before, _ = (layer.padding if isinstance(layer, keras.layers.ZeroPadding2D) else layer.cropping)[axis]
+        sign = 1 if isinstance(layer, keras.layers.ZeroPadding2D) else -1
+        return size, jump, start - sign * before * jump
+    if isinstance(layer, _POINTWISE_LAYERS) or (not isinstance(layer, keras.layers.Layer)
+                                                and type(layer).__name__ in _POINTWISE_OPS):
+        return size, jump, start
+    raise ValueError(
+        f"receptive_field cannot follow layer {path!r} ({type(layer).__name__}); it supports "
+        "convolutions, pooling, padding, pointwise layers and merges of aligned branches."
+    )
+
+
+def _path_geometry(trace: Trace, tensor, axis: int, memo: dict) -> tuple:
+    """``(size, jump, start)`` of ``tensor`` along one axis, following its own path back to the input.
+
+    Only the layers that ``tensor`` depends on count (a sibling branch does not). Where branches
+    merge, their positions must line up (same jump and start); the window is the widest of them.
+    Inputs that are one position wide (a squeeze-and-excitation scale) broadcast and do not count.
+    """
+    key = id(tensor)
+    if key in memo:
+        return memo[key]
+    if key not in trace.producers:  # the model's input
+        memo[key] = (1, 1, 0.0)
+        return memo[key]
+    path, layer, sources, _ = trace.producers[key]
+    sources = [t for t in sources if t is not tensor]
+    if not sources:  # a layer that hands back the model's input itself
+        memo[key] = (1, 1, 0.0)
+        return memo[key]
+    spatial = [t for t in sources if len(t.shape) == 4 and not (t.shape[1] == 1 and t.shape[2] == 1)]
+    if not spatial:
+        raise ValueError(f"receptive_field cannot follow layer {path!r} ({type(layer).__name__}): no spatial input.")
+    geometries = [_path_geometry(trace, t, axis, memo) for t in spatial]
+    if len({(jump, start) for _, jump, start in geometries}) > 1:
+        raise ValueError(
+            f"receptive_field cannot follow layer {path!r}: the branches it merges look at the input with "
+            f"different strides or offsets {[(j, s) for _, j, s in geometries]}."
+        )
+    merged = (max(size for size, _, _ in geometries), geometries[0][1], geometries[0][2])
+    memo[key] = _layer_geometry(path, layer, merged, spatial[0].shape[1 + axis], axis)
+    return memo[key]
 
 
 def receptive_field(model: keras.Model, layer: str, input_size: int | tuple[int, int] | None = None
@@ -609,8 +699,9 @@ def receptive_field(model: keras.Model, layer: str, input_size: int | tuple[int,
     """Receptive field of ``layer``: window size, total stride and offset, in input pixels.
 
     Computed from the kernel sizes, strides, dilations and paddings of the convolution,
-    pooling and padding layers before ``layer``, for models that are a chain of layers
-    (Sequential, or Functional without branches, like ``small_convnet`` and ``vgg_gap``).
+    pooling and padding layers on ``layer``'s own path back to the input (a sibling branch
+    that ``layer`` does not depend on never counts). Where branches merge (a residual ``Add``),
+    their positions must line up; the window is then the widest of theirs.
     ``same`` padding depends on the input's length, so the geometry is computed for the
     actual input size: the model's own, or ``input_size`` for a model that takes any size.
 
@@ -635,9 +726,16 @@ def receptive_field(model: keras.Model, layer: str, input_size: int | tuple[int,
         height = width = int(input_size)
     else:
         height, width = (int(v) for v in input_size)
+    trace = retrace(model, _input_for(model, None if height is None or width is None else (height, width)),
+                    layer_names(model), record=True)
+    if target not in trace.captured:
+        raise ValueError(f"receptive_field needs a layer, not the nested model {target!r}; name a layer inside it.")
+    if trace.calls.get(target, 1) > 1:
+        raise ValueError(f"Layer {target!r} is called {trace.calls[target]} times (a shared layer): it has no one "
+                         "receptive field.")
     try:
-        size, jump, start = _axis_geometry(model, target, height, 0)
-        _, _, start_col = _axis_geometry(model, target, width, 1)
+        size, jump, start = _path_geometry(trace, trace.captured[target], 0, {})
+        _, _, start_col = _path_geometry(trace, trace.captured[target], 1, {})
     except ValueError as err:
         if "input size is needed" in str(err):
             raise ValueError(

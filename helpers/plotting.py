@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from helpers._backend import tf
 from helpers.data import to_pixels
-from helpers.explainers import check_images
+from helpers.inputs import check_images
 
 __all__ = [
     "as_display_image", "show_image", "show_heatmap", "image_grid", "DEAD_CHANNEL_GREY", "channel_mosaic",

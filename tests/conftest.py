@@ -85,3 +85,22 @@ def tiny_binary() -> keras.Model:
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(1, activation="sigmoid", name="output")(x)
     return keras.Model(inputs, outputs, name="tiny_binary")
+
+
+# Tests that take more than a few seconds are marked `slow` here, in one place, so `make test-fast`
+# (`pytest -m "not slow"`) stays the edit-test loop; `make test` runs them all.
+SLOW_MODULES = {"test_notebooks.py", "test_packaging.py", "test_train.py", "test_environment.py"}
+"""Whole modules that build wheels, train, or read every notebook."""
+CONTRACT_FAST_STRUCTURE = "tiny_gap_model"
+"""The contract test runs every method on every model structure; the fast loop keeps one structure."""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        slow = (item.get_closest_marker("bundled") is not None  # the trained models: seconds each
+                or item.path.name in SLOW_MODULES
+                or "tf_keras_vis" in item.name
+                or item.name.startswith(("test_foreign_architectures[", "test_import_prints_no_native_log"))
+                or (item.name.startswith("test_contract[") and not item.name.endswith(f"-{CONTRACT_FAST_STRUCTURE}]")))
+        if slow:
+            item.add_marker(pytest.mark.slow)

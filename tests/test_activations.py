@@ -372,7 +372,8 @@ def test_bundled_small_convnet_has_the_chapters_eight_feature_map_layers():
     from helpers.models import load_model, model_path
 
     if not model_path("small_convnet").is_file():
-        pytest.skip("data/models/small_convnet.weights.npz is missing: the bundled models are made by `python -m helpers.train`")
+        pytest.skip("data/models/small_convnet.weights.npz is missing: the bundled models are made by "
+                    "`python -m helpers.train`")
     model = load_model("small_convnet")
     maps = act.feature_maps(model, np.zeros((150, 150), np.float32))  # a greyscale image
     assert list(maps) == ["conv2d_1", "max_pooling2d_1", "conv2d_2", "max_pooling2d_2",

@@ -89,7 +89,7 @@ def split_comment(line: str) -> tuple[str, str]:
 def environment_yml() -> tuple[list[str], list[str]]:
     """``(conda_dependencies, pip_requirements)`` from environment.yml, without PyYAML."""
     conda, pip = [], []
-    in_pip, pip_indent = False, None
+    in_pip, pip_indent, conda_indent = False, None, 0
     for _, line in environment_dependency_lines():
         text, _ = split_comment(line)
         indent = len(text) - len(text.lstrip())

@@ -133,7 +133,8 @@ def test_size_other_than_the_model_input_works_for_the_convolutional_part(tiny_s
     """The Dense head would reject 48x48 images; the truncated model does not need it."""
     result = filter_ascent(tiny_sequential, "conv2d_2", [0, 1], steps=2, size=48, progress=False)
     assert result.images.shape == (2, 48, 48, 3)
-    assert feature_extractor(tiny_sequential, "conv2d_2", 48) is feature_extractor(tiny_sequential, "conv2d_2", (48, 48))
+    square = feature_extractor(tiny_sequential, "conv2d_2", 48)
+    assert square is feature_extractor(tiny_sequential, "conv2d_2", (48, 48))
 
 
 def test_dead_filter_stays_put_but_moves_with_pre_activation(tiny_gap_model):
@@ -231,8 +232,12 @@ def test_robust_results_are_reproducible_with_the_same_seed(tiny_gap_model):
     assert not np.array_equal(a.pixels, c.pixels)
 
 
-def test_progress_bar_runs(tiny_gap_model, capsys):
+def test_progress_bar_shows_the_steps_and_only_when_asked(tiny_gap_model, capsys):
     filter_ascent(tiny_gap_model, "block1_conv1", [0], steps=2, progress=True)
+    shown = capsys.readouterr().err
+    assert "block1_conv1" in shown and "/2 [" in shown, shown[-300:]  # the layer and the count of steps
+    filter_ascent(tiny_gap_model, "block1_conv1", [0], steps=2, progress=False)
+    assert "/2 [" not in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- clear errors

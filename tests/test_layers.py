@@ -93,7 +93,8 @@ def test_get_layer_ambiguous_bare_name() -> None:
 
 # --------------------------------------------------------------------------- intermediate_model
 @pytest.mark.parametrize("fixture, layers, shapes", [
-    ("loaded_sequential", ["conv2d_1", "max_pooling2d_1", "conv2d_2"], [(4, 30, 30, 8), (4, 15, 15, 8), (4, 13, 13, 8)]),
+    ("loaded_sequential", ["conv2d_1", "max_pooling2d_1", "conv2d_2"],
+     [(4, 30, 30, 8), (4, 15, 15, 8), (4, 13, 13, 8)]),
     ("tiny_sequential", ["conv2d_2", "flatten"], [(4, 13, 13, 8), (4, 1352)]),
     ("tiny_gap_model", ["block1_conv1", "block2_conv1", "gap"], [(4, 32, 32, 8), (4, 16, 16, 16), (4, 16)]),
     ("tiny_nested", ["backbone/block1_conv1", "backbone/block2_conv1", "gap"],

@@ -57,7 +57,8 @@ def reading_counts(notebook: dict) -> dict[str, dict[str, float]]:
         if cell["cell_type"] == "markdown":
             c["words"] += len(_WORD.findall(re.sub(r"\$[^$]*\$|`[^`]*`|\(http[^)]*\)", " x ", source)))
         elif cell["cell_type"] == "code":
-            c["code_lines"] += sum(1 for line in source.splitlines() if line.strip() and not line.strip().startswith("#"))
+            c["code_lines"] += sum(1 for line in source.splitlines()
+                                   if line.strip() and not line.strip().startswith("#"))
             c["figures"] += sum(1 for output in cell.get("outputs", [])
                                 if {"image/png", "image/jpeg"} & set(output.get("data", {})))
     return counts
@@ -108,7 +109,8 @@ def run(quick: bool = False, notebooks: dict[str, pathlib.Path] | None = None, r
     notebooks = notebooks or {name: NOTEBOOKS / f"{name}.ipynb" for name in CHAPTERS}
     out = [f"## The core path, read and run ({rates['words_per_minute']} words a minute, "
            f"{rates['seconds_per_code_line']:.0f} s a code line, {rates['seconds_per_figure']:.0f} s a figure, "
-           f"{rates['exercises_in_class']} exercises a chapter in class at {rates['minutes_per_exercise']:.0f} min)", "",
+           f"{rates['exercises_in_class']} exercises a chapter in class at "
+           f"{rates['minutes_per_exercise']:.0f} min)", "",
            "| chapter | core words | code lines | figures | run (s) | core (min) | exercises in class (min) "
            "| deep dives (min) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     total_core = total_exercises = total_deep = 0.0
@@ -122,7 +124,8 @@ def run(quick: bool = False, notebooks: dict[str, pathlib.Path] | None = None, r
         core_min = minutes(core, seconds.get("core", 0.0), rates)
         exercise_min = rates["exercises_in_class"] * rates["minutes_per_exercise"] if "exercise" in counts else 0.0
         deep_min = minutes(deep, seconds.get("deep-dive", 0.0), rates)
-        total_core, total_exercises, total_deep = total_core + core_min, total_exercises + exercise_min, total_deep + deep_min
+        total_core, total_exercises = total_core + core_min, total_exercises + exercise_min
+        total_deep = total_deep + deep_min
         run_s = "—" if quick else f"{seconds.get('core', 0.0):.0f}"
         out.append(f"| {title} | {core['words']:,} | {core['code_lines']} | {core['figures']} | {run_s} | "
                    f"{core_min:.0f} | {exercise_min:.0f} | {deep_min:.0f} |")

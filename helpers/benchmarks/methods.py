@@ -65,7 +65,7 @@ def measure(model, image: np.ndarray, samples: int = 16, repeats: int = 5, tkv: 
     score_cam = get_explainer(model, "score_cam")
     extractor = score_cam.extractor
     forward = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
-    channels, chunk = score_cam.channels, score_cam.chunk
+    channels, chunk = score_cam.channels, score_cam.chunk or 64  # the batch_size of explain()
     chunks = [tf.constant(np.repeat(one, min(chunk, channels - start), axis=0)) for start in range(0, channels, chunk)]
     x_one = tf.constant(one)
 
