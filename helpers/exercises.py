@@ -527,7 +527,9 @@ def _tiny_softmax_classifier(seed: int, confident: bool):
     """A small seeded Conv → Conv → Flatten → Dense(softmax) classifier (no GAP) for exercise 3.3."""
     from helpers._backend import keras
 
-    init = lambda offset: keras.initializers.GlorotUniform(seed=seed * 10 + offset)
+    def init(offset):
+        return keras.initializers.GlorotUniform(seed=seed * 10 + offset)
+
     inputs = keras.Input((16, 16, 3), name="image")
     x = keras.layers.Rescaling(1 / 255)(inputs)
     x = keras.layers.Conv2D(6, 3, activation="relu", kernel_initializer=init(1), name="conv_a")(x)
