@@ -23,7 +23,7 @@ from helpers.evaluation import mass_inside
 from helpers.explainers import EmptyHeatmapWarning, explain, list_methods
 
 __all__ = ["FRAME_WIDTH", "frame_mask", "make_framed_shapes", "background_task_controls", "tag_classes",
-           "hottest_on", "mass_shares", "tag_information"]
+           "hottest_on", "mass_shares", "mark_answers", "tag_information"]
 
 
 def tag_classes(images: np.ndarray, tag_masks: np.ndarray) -> np.ndarray:
@@ -261,3 +261,34 @@ def background_task_controls(n: int, size: int = LAB_INPUT_SIZE, seed: int = 0,
         no_shape[i] = data._finish(np.asarray(background, np.float32), np.random.default_rng([seed, 7, i]))
     shape_alone = np.where(masks[..., None], images, np.float32(grey)).astype(np.float32)
     return no_shape, shape_alone, shape_labels
+
+
+def mark_answers(axes, correct, colour: str = "#d62728"):
+    """Mark the wrong answers of a grid of pictures: a red title and a red frame around the picture.
+
+    Args:
+        axes: the Axes of the pictures (e.g. ``fig.axes`` of :func:`helpers.plotting.image_grid`),
+            in the order of ``correct``.
+        correct: one bool per picture: ``True`` where the model's answer is right.
+        colour: the colour of the marks.
+
+    Returns:
+        The list of Axes that were marked.
+
+    Taught in: ``05_shortcut_lab``.
+    """
+    from matplotlib.patches import Rectangle
+
+    axes, correct = list(axes), [bool(c) for c in np.ravel(correct)]
+    if len(correct) > len(axes):
+        raise ValueError(f"{len(correct)} answers for {len(axes)} pictures.")
+    marked = []
+    for ax, ok in zip(axes, correct):
+        if ok:
+            continue
+        ax.title.set_color(colour)
+        ax.title.set_fontweight("bold")
+        ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor=colour, linewidth=3,
+                               clip_on=False))
+        marked.append(ax)
+    return marked
