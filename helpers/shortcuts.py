@@ -288,7 +288,8 @@ def mark_answers(axes, correct, colour: str = "#d62728"):
             continue
         ax.title.set_color(colour)
         ax.title.set_fontweight("bold")
-        ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor=colour, linewidth=3,
-                               clip_on=False))
+        # a little outside the picture, so that it never hides what is drawn at the picture's edge
+        ax.add_patch(Rectangle((-0.05, -0.05), 1.1, 1.1, transform=ax.transAxes, fill=False, edgecolor=colour,
+                               linewidth=2.5, clip_on=False))
         marked.append(ax)
     return marked
