@@ -109,3 +109,22 @@ def test_background_task_controls_remove_and_isolate_the_shape() -> None:
     assert set(shape_labels.tolist()) <= set(range(6))
     # the same background without the shape: outside the shape, close to the original (noise redrawn)
     assert np.median(np.abs(no_shape - images)[~masks]) < 40
+
+
+def test_mark_answers_marks_only_the_wrong_ones() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.shortcuts import mark_answers
+
+    fig, axes = plt.subplots(1, 3)
+    for ax in axes:
+        ax.set_title("answer")
+    marked = mark_answers(axes, [True, False, True])
+    assert marked == [axes[1]] and len(axes[1].patches) == 1 and not axes[0].patches
+    assert axes[1].title.get_color() != axes[0].title.get_color()
+    with pytest.raises(ValueError):
+        mark_answers(axes[:1], [True, False])
+    plt.close(fig)
