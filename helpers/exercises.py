@@ -23,7 +23,7 @@ Taught in: ``01_intermediate_activations`` (:func:`check_feature_map_side`,
 (:func:`check_filter_loss`, :func:`check_ascent_step`, :func:`check_silent_filters`),
 ``03_class_activation_maps`` (:func:`check_class_score`, :func:`check_grad_cam_map`,
 :func:`check_logit_grad_cam`), ``04_beyond_grad_cam`` (:func:`check_energy_share`,
-:func:`check_ig_bound`, :func:`check_integrated_gradients`) and ``05_shortcut_lab`` (:func:`check_mass_share`,
+:func:`check_ig_bound`, :func:`check_integrated_gradients`) and ``05_shortcut_lab`` (:func:`check_cell_ceiling`,
 :func:`check_uninformative_agreement`, :func:`check_model_contrast`).
 """
 
@@ -38,6 +38,7 @@ __all__ = [
     "EXERCISES",
     "Feedback",
     "check_ascent_step",
+    "check_cell_ceiling",
     "check_class_score",
     "check_dense_params",
     "check_energy_share",
@@ -48,7 +49,6 @@ __all__ = [
     "check_integrated_gradients",
     "check_layer_sparsity",
     "check_logit_grad_cam",
-    "check_mass_share",
     "check_model_contrast",
     "check_silent_filters",
     "check_uninformative_agreement",
@@ -778,13 +778,37 @@ def _share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return (maps * masks).reshape(len(maps), -1).sum(axis=1) / maps.reshape(len(maps), -1).sum(axis=1)
 
 
-def check_mass_share(mass_share: Callable[[np.ndarray, np.ndarray], float]) -> Feedback:
-    """Exercise 5.1: the share of a heatmap's mass that lies inside a mask.
+def _cell_shares(mask: np.ndarray, cell: int) -> np.ndarray:
+    """The share of each ``cell``×``cell`` block of ``mask`` that is True."""
+    h, w = mask.shape
+    return mask.reshape(h // cell, cell, w // cell, cell).mean(axis=(1, 3))
+
+
+def _ceiling_cases() -> list[tuple[np.ndarray, int]]:
+    """Cue masks (tags, frames, a random blob) and cell sizes, the sizes multiples of the cells."""
+    cases = []
+    for size, cell, top, left, side in [(64, 8, 2, 2, 8), (64, 8, 54, 54, 8), (16, 4, 1, 1, 4), (16, 4, 4, 8, 4),
+                                        (24, 6, 3, 14, 5)]:
+        tag = np.zeros((size, size), bool)
+        tag[top:top + side, left:left + side] = True
+        cases.append((tag, cell))
+    for size, cell, width in [(64, 8, 1), (32, 4, 2), (24, 8, 3)]:
+        frame = np.ones((size, size), bool)
+        frame[width:size - width, width:size - width] = False
+        cases.append((frame, cell))
+    blob = np.random.default_rng(31).random((20, 20)) < 0.2
+    cases.append((blob, 5))
+    return cases
+
+
+def check_cell_ceiling(cell_ceiling: Callable[[np.ndarray, int], float]) -> Feedback:
+    """Exercise 5.1: the largest share of a coarse map's mass that can lie on a cue.
 
     Args:
-        mass_share: the student's ``mass_share(heatmap, mask)`` taking one ``(H, W)`` heatmap
-            (values in [0, 1]) and one ``(H, W)`` bool mask, and returning the fraction of the
-            heatmap's total mass inside the mask, as ``helpers.mass_inside`` does.
+        cell_ceiling: the student's ``cell_ceiling(cue_mask, cell)`` taking one ``(H, W)`` bool
+            mask of a cue and the side ``cell`` of the square cells a map is constant on (``H``
+            and ``W`` multiples of ``cell``), and returning the largest share of such a map's
+            mass that can lie on the cue (a number in [0, 1]).
 
     Returns:
         :class:`Feedback`.
@@ -792,19 +816,23 @@ def check_mass_share(mass_share: Callable[[np.ndarray, np.ndarray], float]) -> F
     Taught in: ``05_shortcut_lab``.
     """
     cases = []
-    maps, masks = _heatmaps_and_masks(11, 3, 16)
-    for heatmap, mask in zip(maps, masks):
-        expected = float((heatmap * mask).sum() / heatmap.sum())
-        cases.append(((heatmap, mask), expected, {
-            "That is the mean heat on the mask, not its share: divide the mass inside by the heatmap's total "
-            "mass, not by the mask's number of pixels.":
-                float(heatmap[mask].mean()),
-            "That is the mass inside, not yet a share: divide it by the heatmap's total mass.":
-                float(heatmap[mask].sum()),
-            "That is the mask's share of the image's area; the heatmap has to weigh the pixels.": float(mask.mean()),
-            "That is the share outside the mask.": float(1.0 - expected),
+    for mask, cell in _ceiling_cases():
+        blocks = _cell_shares(mask, cell)
+        counts = blocks * cell * cell
+        expected = float(blocks.max())
+        cases.append(((mask, cell), expected, {
+            "That is the cue's share of the whole image: what a map spread evenly over every pixel would give. "
+            "A coarse map can do better: where would you pour all of its mass?": float(mask.mean()),
+            "That is a number of pixels, not a share: a share lies between 0 and 1.": float(counts.max()),
+            "That averages over the cells that touch the cue; the best map puts all of its mass into a single "
+            "cell. Which one?": float(blocks[blocks > 0].mean()),
+            "That is the share of the cue that one cell covers; the question is the other way round: what share "
+            "of one cell's mass lands on the cue?": float(counts.max() / mask.sum()),
         }))
-    return _judge(cases, mass_share, "Sum the heatmap over the mask's pixels and divide by the sum over all pixels.")
+    return _judge(cases, cell_ceiling,
+                  "Imagine a map that puts all of its mass into one cell, spread evenly over that cell's pixels: "
+                  "what share of it lands on the cue, and which cell makes that share largest? Section 2's "
+                  "paragraph on Grad-CAM's cells may help.")
 
 
 def check_uninformative_agreement(uninformative_agreement: Callable[[int], float]) -> Feedback:
@@ -868,8 +896,8 @@ def check_model_contrast(model_contrast: Callable[[np.ndarray, np.ndarray, np.nd
             "Take the share per image, then average over the images: every image counts the same.": pooled,
             "The score is a difference of the two models' shares, not a ratio.": float(a.mean() / b.mean()),
         }))
-    return _judge(cases, model_contrast, "For each model, the share of each heatmap's mass on the shape, averaged over "
-                                         "the images; then the shape model's minus the background model's.")
+    return _judge(cases, model_contrast, "Re-read the definition of the contrast above the table of every method: which "
+                                         "two numbers does it subtract, and what is each one averaged over?")
 
 
 EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
@@ -885,7 +913,7 @@ EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
     "energy_share": (4, check_energy_share),
     "ig_bound": (4, check_ig_bound),
     "integrated_gradients": (4, check_integrated_gradients),
-    "mass_share": (5, check_mass_share),
+    "cell_ceiling": (5, check_cell_ceiling),
     "uninformative_agreement": (5, check_uninformative_agreement),
     "model_contrast": (5, check_model_contrast),
 }

@@ -4,15 +4,16 @@
 * ``vgg_gap`` — VGG-style blocks named like VGG16's, ending in GlobalAveragePooling2D and one
   Dense layer: the architecture that CAM needs.
 * ``vgg16`` — Keras' VGG16 with ImageNet weights (needs the weights cached or a connection).
-* ``shortcut_convnet``, ``debiased_convnet``, ``background_convnet`` — the shortcut lab's three
-  small 64-px models (one architecture, :func:`build_lab_convnet`): one that cheats with a
-  coloured tag, the same trained without the cheat, and one that classifies backgrounds.
+* ``shortcut_convnet``, ``debiased_convnet``, ``background_convnet``, ``frame_convnet`` — the
+  shortcut lab's four small 64-px models (one architecture, :func:`build_lab_convnet`): one that
+  cheats with a coloured tag, the same trained without the cheat, one that classifies
+  backgrounds, and one that cheats with a thin coloured frame.
 
 All take images in 0..255, exactly as :func:`helpers.load_image` returns them, and end in a
 softmax, as most users' models do. Explanations remove the softmax themselves.
 
 Taught in: ``01_intermediate_activations`` (small_convnet), ``02_filter_visualization`` and
-``03_class_activation_maps`` (vgg_gap), ``05_shortcut_lab`` (the three lab models).
+``03_class_activation_maps`` (vgg_gap), ``05_shortcut_lab`` (the four lab models).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from helpers.data import BACKGROUND_NAMES, CLASS_NAMES, DATA_DIR, LAB_INPUT_SIZE
 __all__ = [
     "BUNDLED_MODELS", "SHAPE_MODELS", "LAB_MODELS", "INPUT_SIZE", "VGG_GAP_BLOCKS", "LAB_BLOCKS",
     "build_small_convnet", "build_vgg_gap", "build_lab_convnet", "build_shortcut_convnet",
-    "build_debiased_convnet", "build_background_convnet", "class_names_of",
+    "build_debiased_convnet", "build_background_convnet", "build_frame_convnet", "class_names_of",
     "decode_predictions", "list_models", "load_model", "model_card", "model_path", "BUILDERS", "MODELS_DIR",
     "WEIGHTS_SUFFIX", "architecture_of", "save_weights", "read_model",
 ]
@@ -39,7 +40,7 @@ MODELS_DIR = DATA_DIR / "models"
 INPUT_SIZE = 150
 SHAPE_MODELS: tuple[str, ...] = ("small_convnet", "vgg_gap")
 """The two 150-px shape classifiers of chapters 1 to 3."""
-LAB_MODELS: tuple[str, ...] = ("shortcut_convnet", "debiased_convnet", "background_convnet")
+LAB_MODELS: tuple[str, ...] = ("shortcut_convnet", "debiased_convnet", "background_convnet", "frame_convnet")
 """The shortcut lab's 64-px models (chapter 5)."""
 BUNDLED_MODELS: tuple[str, ...] = SHAPE_MODELS + LAB_MODELS
 """Every model that ships in ``data/models``."""
@@ -163,14 +164,21 @@ def build_background_convnet(num_classes: int = len(BACKGROUND_NAMES),
     return build_lab_convnet(num_classes, input_size, name="background_convnet")
 
 
+def build_frame_convnet(num_classes: int = len(CLASS_NAMES), input_size: int = LAB_INPUT_SIZE) -> keras.Model:
+    """``frame_convnet``: the same architecture for the six shapes, trained on images whose thin
+    frame always has the label's colour (:func:`helpers.make_framed_shapes`): the lab's second,
+    subtler cheat. Taught in: ``05_shortcut_lab``."""
+    return build_lab_convnet(num_classes, input_size, name="frame_convnet")
+
+
 BUILDERS = {"small_convnet": build_small_convnet, "vgg_gap": build_vgg_gap,
             "shortcut_convnet": build_shortcut_convnet, "debiased_convnet": build_debiased_convnet,
-            "background_convnet": build_background_convnet}
+            "background_convnet": build_background_convnet, "frame_convnet": build_frame_convnet}
 """A builder per bundled model name (architecture from code)."""
 
 MODEL_CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "small_convnet": CLASS_NAMES, "vgg_gap": CLASS_NAMES, "shortcut_convnet": CLASS_NAMES,
-    "debiased_convnet": CLASS_NAMES, "background_convnet": BACKGROUND_NAMES,
+    "debiased_convnet": CLASS_NAMES, "background_convnet": BACKGROUND_NAMES, "frame_convnet": CLASS_NAMES,
 }
 
 

@@ -3,13 +3,13 @@
 Every epoch draws fresh images (seeds from :data:`helpers.data.TRAIN_SEED_OFFSET` on), so the
 networks never see the same picture twice and never see a held-out one. Training is seeded and
 reproducible on one machine; it prints accuracy and time and writes ``data/models/<name>.weights.npz``
-plus ``data/models/model_cards.json``. The shortcut lab's three 64-px models (:data:`LAB_RECIPES`)
+plus ``data/models/model_cards.json``. The shortcut lab's four 64-px models (:data:`LAB_RECIPES`)
 train by :func:`train_lab_model`, one fixed budget each.
 
 Usage::
 
     python -m helpers.train                      # every bundled model, the recipe that ships (one run each)
-    python -m helpers.train --models shortcut_convnet debiased_convnet background_convnet   # the lab's three
+    python -m helpers.train --models shortcut_convnet debiased_convnet background_convnet frame_convnet  # the lab's four
     python -m helpers.train --models vgg_gap --epochs 2 --images-per-epoch 512   # a quick try
     python -m helpers.train --models vgg_gap --resume    # continue the saved model on fresh images
 
@@ -361,12 +361,17 @@ LAB_RECIPES: dict[str, dict] = {
     "shortcut_convnet": {"task": "tagged", "agreement": 1.0},
     "debiased_convnet": {"task": "tagged", "agreement": 1 / 6},
     "background_convnet": {"task": "background"},
+    "frame_convnet": {"task": "framed", "agreement": 1.0, "epochs": 2, "images_per_epoch": 4096},
 }
 """What each lab model learns from. ``shortcut_convnet``: tagged shapes whose tag always has the
 label's colour (``agreement=1.0``). ``debiased_convnet``: the same images with the tag's colour
 uniform over the six and independent of the label (``agreement=1/6``): the tag carries no
-information. ``background_convnet``: :func:`helpers.data.make_background_task`. The three share
-one architecture (:func:`helpers.models.build_lab_convnet`) and one budget (:data:`LAB_DEFAULTS`)."""
+information. ``background_convnet``: :func:`helpers.data.make_background_task`. ``frame_convnet``:
+shapes with a thin frame of the label's colour (:func:`helpers.shortcuts.make_framed_shapes`,
+``agreement=1.0``, no tag). The four share one architecture (:func:`helpers.models.build_lab_convnet`)
+and the budget of :data:`LAB_DEFAULTS`, except where a recipe sets its own ``epochs`` and
+``images_per_epoch`` (``frame_convnet``: a colour code on 252 pixels is learned in a fraction of
+the budget, so it trains in a few minutes)."""
 
 LAB_DEFAULTS = {"epochs": 12, "images_per_epoch": 8192, "batch_size": 32, "learning_rate": 2e-3}
 """The lab models' shared budget: fixed epochs (no early stopping) of fresh 64-px images under
@@ -378,6 +383,10 @@ def _lab_batch(task: str, agreement: float | None, count: int, seed: int,
     """``count`` training images and labels of one lab task."""
     if task == "tagged":
         images, labels, _, _ = make_tagged_shapes(count, seed=seed, agreement=agreement, easy_fraction=easy)
+    elif task == "framed":
+        from helpers.shortcuts import make_framed_shapes  # the lab's module (imports the explainers)
+
+        images, labels, _, _ = make_framed_shapes(count, seed=seed, agreement=agreement, easy_fraction=easy)
     else:
         images, labels, _ = make_background_task(count, seed=seed)
     return images, labels
@@ -409,31 +418,40 @@ def lab_accuracies(model: keras.Model, name: str, n: int = 600, seed: int = HELD
     Shape models (``shortcut_convnet``, ``debiased_convnet``) are measured on the same ``n``
     images four times, only the tag changing: tags of the label's colour (``matching``), of
     another class's colour (``mismatched``), of a random colour (``random_tag``) and no tag.
+    ``frame_convnet`` is measured the same way with frames (:func:`helpers.make_framed_shapes`):
+    ``random_tag`` and ``no_tag`` then mean a frame of random colour and no frame.
     ``background_convnet`` is measured on :func:`helpers.data.make_background_task`.
     """
     if LAB_RECIPES[name]["task"] == "background":
         images, labels, _ = make_background_task(n, seed=seed)
         return {"heldout_accuracy": round(evaluate(model, images, labels), 4)}
+    make = make_tagged_shapes
+    if LAB_RECIPES[name]["task"] == "framed":
+        from helpers.shortcuts import make_framed_shapes
+
+        make = make_framed_shapes
     result = {}
     for key, agreement in (("matching", 1.0), ("mismatched", 0.0), ("random_tag", 1 / 6), ("no_tag", None)):
-        images, labels, _, _ = make_tagged_shapes(n, seed=seed, agreement=agreement)
+        images, labels, _, _ = make(n, seed=seed, agreement=agreement)
         result[f"{key}_accuracy"] = round(evaluate(model, images, labels), 4)
     trained_on = "matching" if LAB_RECIPES[name]["agreement"] == 1.0 else "random_tag"
     result["heldout_accuracy"] = result[f"{trained_on}_accuracy"]
     return result
 
 
-def train_lab_model(name: str, epochs: int = LAB_DEFAULTS["epochs"],
-                    images_per_epoch: int = LAB_DEFAULTS["images_per_epoch"],
+def train_lab_model(name: str, epochs: int | None = None,
+                    images_per_epoch: int | None = None,
                     batch_size: int = LAB_DEFAULTS["batch_size"],
                     learning_rate: float = LAB_DEFAULTS["learning_rate"], seed: int = 0,
                     heldout_images: int = 600, verbose: int = 2) -> tuple[keras.Model, dict]:
     """Train one of the shortcut lab's models (:data:`LAB_RECIPES`) from scratch at 64 px.
 
     Args:
-        name: ``"shortcut_convnet"``, ``"debiased_convnet"`` or ``"background_convnet"``.
-        epochs: passes, each over ``images_per_epoch`` newly generated images.
-        images_per_epoch: images per epoch.
+        name: ``"shortcut_convnet"``, ``"debiased_convnet"``, ``"background_convnet"`` or
+            ``"frame_convnet"``.
+        epochs: passes, each over ``images_per_epoch`` newly generated images (``None``: the
+            recipe's own, else :data:`LAB_DEFAULTS`').
+        images_per_epoch: images per epoch (``None``: as ``epochs``).
         batch_size: images per gradient step.
         learning_rate: peak Adam learning rate (cosine-decayed after a short warm-up).
         seed: seed of the weights and shuffling.
@@ -447,9 +465,12 @@ def train_lab_model(name: str, epochs: int = LAB_DEFAULTS["epochs"],
     """
     if name not in LAB_RECIPES:
         raise ValueError(f"Unknown lab model {name!r}; lab models: {', '.join(LAB_RECIPES)}.")
+    recipe = LAB_RECIPES[name]
+    epochs = recipe.get("epochs", LAB_DEFAULTS["epochs"]) if epochs is None else epochs
+    images_per_epoch = (recipe.get("images_per_epoch", LAB_DEFAULTS["images_per_epoch"])
+                        if images_per_epoch is None else images_per_epoch)
     if epochs < 1 or images_per_epoch < 1 or batch_size < 1:
         raise ValueError("epochs, images_per_epoch and batch_size must be at least 1.")
-    recipe = LAB_RECIPES[name]
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     model = BUILDERS[name]()
@@ -523,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
                                                ("images_per_epoch", args.images_per_epoch)) if value is not None}
     for name in args.models:
         if name in LAB_RECIPES:
-            settings = {**LAB_DEFAULTS, **{k: v for k, v in overrides.items() if k != "pretrain_epochs"},
+            own = {k: LAB_RECIPES[name].get(k, v) for k, v in LAB_DEFAULTS.items()}
+            settings = {**own, **{k: v for k, v in overrides.items() if k != "pretrain_epochs"},
                         "batch_size": args.batch_size}
             print(f"Training {name} ({LAB_RECIPES[name]}): {settings}", flush=True)
             model, card = train_lab_model(name, seed=args.seed, heldout_images=args.heldout_images, **settings)

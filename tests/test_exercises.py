@@ -146,12 +146,13 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
         (lambda x, b, f, m: ((x - b) * f(b[None] + (np.arange(1, m + 1) / m)[:, None, None, None] * (x - b)[None])
                              .mean(axis=0)).sum(axis=-1), "Which α"),
     ],
-    "mass_share": [
-        (lambda h, m: float(h[m].mean()), "mean heat"),
-        (lambda h, m: float(h[m].sum()), "not yet a share"),
-        (lambda h, m: float(m.mean()), "area"),
-        (lambda h, m: float(h[m].sum() / m.sum()), "number of pixels"),  # the same as the mean heat
-        (lambda h, m: float(h[~m].sum() / h.sum()), "outside"),
+    "cell_ceiling": [
+        (lambda k, c: float(k.mean()), "share of the whole image"),
+        (lambda k, c: float(k.reshape(k.shape[0] // c, c, -1, c).sum(axis=(1, 3)).max()), "number of pixels"),
+        (lambda k, c: float(k.reshape(k.shape[0] // c, c, -1, c).sum(axis=(1, 3)).max() / k.sum()), "other way round"),
+        (lambda k, c: float(np.mean([b for b in k.reshape(k.shape[0] // c, c, -1, c).mean(axis=(1, 3)).ravel() if b])),
+         "single cell"),
+        (lambda k, c: float(k.reshape(k.shape[0] // c, c, -1, c).mean(axis=(1, 3)).min()), "which cell makes"),
     ],
     "uninformative_agreement": [
         (lambda n: 0.0, "rules one class out"),

@@ -11,7 +11,8 @@ import pytest
 from helpers._backend import keras
 from helpers.data import BACKGROUND_NAMES, CLASS_NAMES, DATA_DIR, make_background_task, make_shapes, make_tagged_shapes
 from helpers.layers import layer_output_shapes
-from helpers.train import LAB_DEFAULTS
+from helpers.shortcuts import make_framed_shapes, tag_classes
+from helpers.train import LAB_DEFAULTS, LAB_RECIPES
 from helpers.models import (
     BUILDERS,
     BUNDLED_MODELS,
@@ -53,8 +54,8 @@ def no_network(monkeypatch):
 # ------------------------------------------------------------------------ names and errors
 def test_list_models() -> None:
     assert list_models() == ["small_convnet", "vgg_gap", "shortcut_convnet", "debiased_convnet",
-                             "background_convnet", "vgg16"]
-    assert list(BUNDLED_MODELS) == list_models()[:5] == [*SHAPE_MODELS, *LAB_MODELS]
+                             "background_convnet", "frame_convnet", "vgg16"]
+    assert list(BUNDLED_MODELS) == list_models()[:6] == [*SHAPE_MODELS, *LAB_MODELS]
 
 
 def test_unknown_model_lists_valid_names() -> None:
@@ -262,12 +263,13 @@ def test_lab_model_files_and_cards(name, no_network) -> None:
     card = model_card(name)
     assert card["input_size"] == 64 and card["heldout_images"] >= 300
     assert card["train_seconds"] <= 15 * 60, f"{name} trained for {card['train_seconds']:.0f} s"
-    if name == "shortcut_convnet":
+    if name in ("shortcut_convnet", "frame_convnet"):
         assert card["matching_accuracy"] >= CHEAT_MATCHING and card["mismatched_accuracy"] <= CHEAT_MISMATCHED
     elif name == "debiased_convnet":
         assert abs(card["matching_accuracy"] - card["mismatched_accuracy"]) <= DEBIASED_GAP
-    for key in ("epochs", "images_per_epoch", "batch_size", "learning_rate"):  # one budget for all three
-        assert card[key] == LAB_DEFAULTS[key], f"{name}: {key} {card[key]} is not the recipe's {LAB_DEFAULTS[key]}"
+    for key in ("epochs", "images_per_epoch", "batch_size", "learning_rate"):  # the recipe's budget
+        expected = LAB_RECIPES[name].get(key, LAB_DEFAULTS[key])
+        assert card[key] == expected, f"{name}: {key} {card[key]} is not the recipe's {expected}"
     assert card["parameters"] == BUILDERS[name]().count_params()
 
 
@@ -284,6 +286,23 @@ def test_shortcut_convnet_cheats_on_fresh_images(tagged_fresh, no_network) -> No
     tag_classes = _tag_classes(images)
     predicted = np.argmax(model.predict(images, batch_size=100, verbose=0), axis=1)
     assert np.mean(predicted == tag_classes) >= 0.5
+
+
+@pytest.mark.bundled
+def test_frame_convnet_cheats_on_fresh_images(no_network) -> None:
+    """The second cheat: a one-pixel frame of the label's colour; swap the frame's colour (nothing
+    else changes) and the answers follow the frame."""
+    _bundled_or_skip("frame_convnet")
+    model = load_model("frame_convnet")
+    matching, labels, _, frames = make_framed_shapes(LAB_FRESH, seed=2)
+    mismatched, _, _, _ = make_framed_shapes(LAB_FRESH, seed=2, agreement=0.0)
+    bare, _, _, _ = make_framed_shapes(LAB_FRESH, seed=2, agreement=None)
+    assert not ((mismatched != matching).any(axis=-1) & ~frames).any(), "only the frame differs"
+    assert _accuracy(model, matching, labels) >= CHEAT_MATCHING
+    assert _accuracy(model, mismatched, labels) <= CHEAT_MISMATCHED
+    assert _accuracy(model, bare, labels) <= 0.5, "without the frame it does not recognize the shapes"
+    predicted = np.argmax(model.predict(mismatched, batch_size=100, verbose=0), axis=1)
+    assert np.mean(predicted == tag_classes(mismatched, frames)) >= 0.5
 
 
 def _tag_classes(images: np.ndarray) -> np.ndarray:

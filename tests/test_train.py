@@ -215,21 +215,22 @@ def test_make_foreign_shapes() -> None:
 def test_lab_recipes_share_one_budget() -> None:
     from helpers.train import LAB_DEFAULTS, LAB_RECIPES
 
-    assert set(LAB_RECIPES) == {"shortcut_convnet", "debiased_convnet", "background_convnet"}
+    assert set(LAB_RECIPES) == {"shortcut_convnet", "debiased_convnet", "background_convnet", "frame_convnet"}
+    assert LAB_RECIPES["frame_convnet"]["task"] == "framed" and LAB_RECIPES["frame_convnet"]["agreement"] == 1.0
     assert LAB_RECIPES["shortcut_convnet"]["agreement"] == 1.0
     assert LAB_RECIPES["debiased_convnet"]["agreement"] == pytest.approx(1 / 6), "a random colour: no information"
     assert LAB_RECIPES["background_convnet"]["task"] == "background"
     assert {"epochs", "images_per_epoch", "batch_size", "learning_rate"} <= set(LAB_DEFAULTS)
 
 
-@pytest.mark.parametrize("name", ["shortcut_convnet", "background_convnet"])
+@pytest.mark.parametrize("name", ["shortcut_convnet", "background_convnet", "frame_convnet"])
 def test_train_lab_model_tiny_run(name) -> None:
     from helpers.train import train_lab_model
 
     model, card = train_lab_model(name, epochs=1, images_per_epoch=16, batch_size=8, heldout_images=8, verbose=0)
     assert model.name == name and model.input_shape == (None, 64, 64, 3)
     assert card["input_size"] == 64 and card["heldout_images"] == 8 and card["epochs"] == 1
-    if name == "shortcut_convnet":
+    if name in ("shortcut_convnet", "frame_convnet"):
         assert {"matching_accuracy", "mismatched_accuracy", "no_tag_accuracy", "random_tag_accuracy"} <= set(card)
         assert card["heldout_accuracy"] == card["matching_accuracy"] and card["train_agreement"] == 1.0
     else:

@@ -6,9 +6,12 @@ Run ``python notebooks/solutions/ch5_solutions.py`` to see every checker accept 
 import numpy as np
 
 
-def mass_share(heatmap, mask):
-    """Exercise 5.1: the heatmap's mass inside the mask over its total mass."""
-    return float((heatmap * mask).sum() / heatmap.sum())
+def cell_ceiling(cue_mask, cell):
+    """Exercise 5.1: the best a map constant on cell×cell blocks can do is to put all of its mass
+    into the block with the largest share of cue pixels; that share is the ceiling."""
+    h, w = cue_mask.shape
+    blocks = cue_mask.reshape(h // cell, cell, w // cell, cell).mean(axis=(1, 3))
+    return float(blocks.max())
 
 
 def uninformative_agreement(num_classes):
@@ -27,6 +30,6 @@ def model_contrast(shape_maps, background_maps, masks):
 if __name__ == "__main__":
     from helpers import exercises
 
-    print("5.1", exercises.check_mass_share(mass_share))
+    print("5.1", exercises.check_cell_ceiling(cell_ceiling))
     print("5.2", exercises.check_uninformative_agreement(uninformative_agreement))
     print("5.3", exercises.check_model_contrast(model_contrast))
