@@ -28,7 +28,7 @@ __all__ = [
     "resize_image",
     "make_shapes", "make_scenes", "image_to_png_bytes",
     "LAB_INPUT_SIZE", "TAG_COLOURS", "TAG_SIZE", "TAG_CORNERS", "BACKGROUND_NAMES", "tag_side", "tag_box",
-    "add_tags", "make_tagged_shapes", "make_background_task",
+    "add_tags", "make_tagged_shapes", "make_background_task", "make_background_task_without_shapes",
 ]
 
 
@@ -817,6 +817,37 @@ def make_background_task(n: int, size: int = LAB_INPUT_SIZE,
         image, object_masks = _draw_objects(rng, size, [shape], (0.25, 0.67), False, BACKGROUND_NAMES[labels[i]])
         images[i], masks[i] = image, object_masks[0]
     return images, labels, masks
+
+
+def make_background_task_without_shapes(n: int, size: int = LAB_INPUT_SIZE,
+                                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The backgrounds of :func:`make_background_task` drawn again, without their shapes.
+
+    Image ``i`` has the same background pixels as image ``i`` of ``make_background_task(n, size,
+    seed)`` (its generator is replayed up to the shape); the camera's blur and noise are drawn
+    anew, with the same probabilities.
+
+    Args:
+        n: number of images.
+        size: side in pixels; default :data:`LAB_INPUT_SIZE` (64).
+        seed: the seed of the ``make_background_task`` set.
+
+    Returns:
+        ``(backgrounds, shape_labels)``: float32 ``(n, size, size, 3)`` in 0..255, and the int64
+        ``(n,)`` class (:data:`CLASS_NAMES`) of the shape each image of the task carries.
+
+    Taught in: ``05_shortcut_lab`` (through :func:`helpers.shortcuts.background_task_controls`).
+    """
+    _check_counts(n, size)
+    backgrounds = np.empty((n, size, size, 3), dtype=np.float32)
+    shape_labels = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        rng = np.random.default_rng([seed, 3, i])  # make_background_task's generator for image i
+        kind = BACKGROUND_NAMES[int(rng.integers(len(BACKGROUND_NAMES)))]
+        shape_labels[i] = rng.integers(len(CLASS_NAMES))
+        background = _background(rng, size, False, kind)
+        backgrounds[i] = _finish(np.asarray(background, np.float32), np.random.default_rng([seed, 7, i]))
+    return backgrounds, shape_labels
 
 
 def _check_counts(n: int, size: int) -> None:

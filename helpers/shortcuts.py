@@ -18,7 +18,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from helpers._backend import keras
-from helpers.data import CLASS_NAMES, LAB_INPUT_SIZE, TAG_COLOURS, make_tagged_shapes
+from helpers.data import (CLASS_NAMES, LAB_INPUT_SIZE, TAG_COLOURS, make_background_task,
+                          make_background_task_without_shapes, make_tagged_shapes)
 from helpers.evaluation import mass_inside
 from helpers.explainers import EmptyHeatmapWarning, explain, list_methods
 
@@ -247,18 +248,8 @@ def background_task_controls(n: int, size: int = LAB_INPUT_SIZE, seed: int = 0,
 
     Taught in: ``05_shortcut_lab``.
     """
-    from helpers import data  # the generator's own background and camera (private helpers of the shape world)
-
-    images, labels, masks = data.make_background_task(n, size=size, seed=seed)
-    no_shape = np.empty_like(images)
-    shape_labels = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        rng = np.random.default_rng([seed, 3, i])  # replay make_background_task up to the shape
-        if int(rng.integers(len(data.BACKGROUND_NAMES))) != labels[i]:
-            raise RuntimeError("helpers.make_background_task changed; background_task_controls must follow it.")
-        shape_labels[i] = rng.integers(len(CLASS_NAMES))
-        background = data._background(rng, size, False, data.BACKGROUND_NAMES[labels[i]])
-        no_shape[i] = data._finish(np.asarray(background, np.float32), np.random.default_rng([seed, 7, i]))
+    images, _, masks = make_background_task(n, size=size, seed=seed)
+    no_shape, shape_labels = make_background_task_without_shapes(n, size=size, seed=seed)
     shape_alone = np.where(masks[..., None], images, np.float32(grey)).astype(np.float32)
     return no_shape, shape_alone, shape_labels
 
