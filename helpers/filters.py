@@ -29,11 +29,13 @@ import dataclasses
 import functools
 import logging
 import math
+import warnings
 from typing import Sequence
 
 import numpy as np
 
 from helpers._backend import EPSILON, keras, tf
+from helpers.data import user_stacklevel
 from helpers.inputs import batch_slices
 from helpers.layers import (
     CONV_TYPES,
@@ -52,7 +54,7 @@ __all__ = [
     "METHODS", "DEFAULT_STEP_SIZE", "PRE_ACTIVATION_MODES", "compiled_ascent", "filter_loss", "normalize_gradient",
     "grey_noise_images",
     "deprocess_image", "feature_extractor", "Robustness", "colour_correlation_sqrt", "FilterVisualization",
-    "filter_ascent", "visualize_filters", "randomized_copy", "spectral_statistics", "pattern_statistics",
+    "filter_ascent", "visualize_filters", "SilentFilterWarning", "randomized_copy", "spectral_statistics", "pattern_statistics",
     "transformed_activations",
 ]
 
@@ -678,6 +680,11 @@ def filter_ascent(model: keras.Model, layer: str, filters: Sequence[int] | int, 
         layer=path, filters=filters, method=method, steps=steps, pre_activation=pre_activation)
 
 
+class SilentFilterWarning(UserWarning):
+    """A filter is still silent (mean activation 0) on the picture made for it: the picture shows no
+    pattern the filter responds to."""
+
+
 def visualize_filters(model: keras.Model, layer: str, filters: Sequence[int] | int, steps: int = 40,
                       size: int | Sequence[int] | None = None, *, return_activations: bool = False,
                       **kwargs) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -704,9 +711,20 @@ def visualize_filters(model: keras.Model, layer: str, filters: Sequence[int] | i
         ValueError: ``layer`` is not a conv layer (the message lists them) or a filter index is
             out of range (the message gives the valid range).
 
+    Warns:
+        SilentFilterWarning: a filter's picture leaves it silent (mean activation 0, border
+            excluded): that picture is not what the filter responds to. The warning names the
+            filters and the way out (more steps).
+
     Taught in: ``02_filter_visualization``.
     """
     result = filter_ascent(model, layer, filters, steps, size, **kwargs)
+    silent = [int(f) for f, a in zip(result.filters, result.activations) if not a > 0]
+    if silent:
+        warnings.warn(
+            f"Filter(s) {silent} of {layer!r} are still silent after {steps} steps (mean activation 0): their "
+            f"pictures show no pattern the filter responds to. Climb longer (e.g. steps={2 * steps}) or report "
+            "them as silent filters.", SilentFilterWarning, stacklevel=user_stacklevel())
     return (result.images, result.activations) if return_activations else result.images
 
 

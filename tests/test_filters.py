@@ -411,3 +411,24 @@ def test_filter_grid_labels_each_tile_with_its_filter_number():
     with pytest.raises(ValueError, match="10 tiles"):
         plot_filter_grid(images, labels=[1, 2])
     plt.close("all")
+
+
+def test_visualize_filters_warns_when_a_picture_leaves_its_filter_silent():
+    """A filter that cannot fire (bias far below any input's reach) gets a picture, and a warning
+    naming it; a filter that fires gets none."""
+    from helpers._backend import keras
+    from helpers.filters import SilentFilterWarning, visualize_filters
+
+    inputs = keras.Input((16, 16, 3))
+    conv = keras.layers.Conv2D(2, 3, activation="relu", name="conv")
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(conv(inputs)))
+    kernel = np.full((3, 3, 3, 2), 0.01, np.float32)
+    conv.set_weights([kernel, np.array([1.0, -1e6], np.float32)])  # filter 0 always fires, filter 1 never
+    with pytest.warns(SilentFilterWarning, match=r"Filter\(s\) \[1\] of 'conv'.*steps=4\b"):
+        images, reached = visualize_filters(model, "conv", [0, 1], steps=2, return_activations=True)
+    assert images.shape == (2, 16, 16, 3) and reached[0] > 0 and reached[1] == 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SilentFilterWarning)
+        visualize_filters(model, "conv", [0], steps=2)
