@@ -54,7 +54,8 @@ __all__ = [
     "METHODS", "DEFAULT_STEP_SIZE", "PRE_ACTIVATION_MODES", "compiled_ascent", "filter_loss", "normalize_gradient",
     "grey_noise_images",
     "deprocess_image", "feature_extractor", "Robustness", "colour_correlation_sqrt", "FilterVisualization",
-    "filter_ascent", "visualize_filters", "SilentFilterWarning", "randomized_copy", "spectral_statistics", "pattern_statistics",
+    "filter_ascent", "visualize_filters", "SilentFilterWarning", "randomized_copy", "spectral_statistics",
+    "pattern_statistics",
     "transformed_activations",
 ]
 
