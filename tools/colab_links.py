@@ -96,7 +96,7 @@ def setup_source(settings: dict) -> str:
     """
     tf_min, keras_min = settings["oldest"]["TensorFlow"], settings["oldest"]["Keras"]
     return f'''#@title {SETUP_MARK[2:]}: run this cell first (on Colab it installs the course)
-# Written by `make colab-links` (tools/colab_links.py): edit that script, not this cell.
+# The same cell opens every chapter: on Colab it installs the course, elsewhere it checks the versions.
 def _setup_course(url="{settings['url']}", folder="/content/{settings['name']}"):
     import glob, importlib, importlib.metadata, os, re, subprocess, sys
     def run(*command):
