@@ -219,7 +219,7 @@ def test_mixed_float16_models_are_explained_by_every_cam(tiny_images):
     try:  # TensorFlow itself: oneDNN has float16 convolutions only on CPUs with AVX-512 (FP16/AMX)
         model.predict(tiny_images[:1], verbose=0)
     except tf.errors.OpError:
-        pytest.skip("this CPU's TensorFlow cannot run the float16 model at all (its own predict fails): nothing to explain")
+        pytest.skip("this CPU's TensorFlow cannot run the float16 model (its own predict fails)")
     for method in ("grad_cam", "grad_cam_pp", "layer_cam", "eigen_cam", "score_cam", "cam"):
         maps = helpers.explain(model, tiny_images, method=method)
         assert maps.dtype == np.float32 and np.all(np.isfinite(maps)), method
