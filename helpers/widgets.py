@@ -384,9 +384,8 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
         warnings.simplefilter("always", EmptyHeatmapWarning)
         result = explainer.explain(image, class_index)
     heatmap, chosen = result.heatmaps[0], int(result.class_indices[0])
-    logits = np.array([0.0, result.scores[0][1]]) if explainer.binary else result.scores[0]
-    probabilities = np.exp(logits - logits.max())  # a one-unit sigmoid: softmax([0, z]) = sigmoid(z)
-    probabilities /= probabilities.sum()
+    # The core's one scoring path: softmax, sigmoid (one unit or multi-label) as the model's head says.
+    probabilities = np.asarray(explainer.probabilities(np.asarray(result.scores[:1], np.float32)))[0]
     names = list(class_names) if len(class_names) == len(probabilities) else [str(i) for i in range(len(probabilities))]
     top = int(np.argmax(probabilities))
     where = f"layer {explainer.layer}" if explainer.layer else "input pixels"

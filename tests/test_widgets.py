@@ -287,3 +287,24 @@ def test_cam_view_redraw_on_the_same_figure_equals_a_fresh_drawing(tiny_gap_mode
     fresh = Figure(figsize=(6, 2), dpi=40)
     assert widgets.draw_cam_view(fresh, tiny_gap_model, tiny_images[1], **kwargs) == caption
     np.testing.assert_array_equal(pixels(reused), pixels(fresh))
+
+
+def test_the_cam_caption_reads_probabilities_from_the_core(tiny_images):
+    """A multi-label sigmoid head: the caption's p is the model's own sigmoid output, not a softmax of the logits."""
+    import matplotlib.pyplot as plt
+
+    from helpers import keras
+    from helpers.widgets import draw_cam_view
+
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input(tiny_images.shape[1:])
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(keras.layers.Rescaling(1 / 255)(inputs))
+    outputs = keras.layers.Dense(3, activation="sigmoid", name="labels")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    expected = model.predict(tiny_images[:1], verbose=0)[0]
+    fig = plt.figure()
+    try:
+        caption = draw_cam_view(fig, model, tiny_images[0], "grad_cam", None, 1, 0.4, ["a", "b", "c"])
+    finally:
+        plt.close(fig)
+    assert f"explaining 'b' (p = {expected[1]:.3f})" in caption, caption
