@@ -45,6 +45,7 @@ from helpers._backend import keras, tf
 from helpers.data import user_stacklevel
 from helpers.inputs import batch_slices, check_batch_size, check_class_index, check_images
 from helpers.layers import (
+    cache_per_size,
     check_model,
     choose_output,
     default_explanation_layer,
@@ -588,7 +589,7 @@ class Explainer:
                 field = receptive_field(model, layer, (height, width))
             except (ValueError, TypeError, AttributeError):
                 field = None
-            self._geometry[key] = field if field is not None and field.jump >= 1 else None
+            cache_per_size(self._geometry, key, field if field is not None and field.jump >= 1 else None)
         return self._geometry[key]
 
     def explain(self, images, class_index=None, upsample: bool = True, relu: bool = True,

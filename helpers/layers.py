@@ -30,7 +30,8 @@ __all__ = [
     "CONV_TYPES", "ReceptiveField", "check_model", "conv_layer_names", "default_explanation_layer", "final_activation",
     "get_layer",
     "input_shape", "intermediate_model", "is_spatial", "is_subclassed", "iter_layers", "layer_names",
-    "layer_output_shapes", "logits_model", "model_cache", "choose_output", "output_count", "output_layer_path",
+    "layer_output_shapes", "logits_model", "model_cache", "cache_per_size", "SIZE_CACHE_LIMIT", "choose_output",
+    "output_count", "output_layer_path",
     "receptive_field",
     "resolve_layer_path", "retrace", "spatial_layer_names", "Trace", "WithoutActivation",
 ]
@@ -522,8 +523,29 @@ def layer_output_shapes(model: keras.Model, input_size: tuple[int, int] | None =
         check_model(model, "look inside")
         paths = layer_names(model)
         trace = retrace(model, _input_for(model, key), paths)
-        cache[key] = {p: tuple(trace.captured[p].shape) for p in paths if p in trace.captured}
+        cache_per_size(cache, key, {p: tuple(trace.captured[p].shape) for p in paths if p in trace.captured})
     return dict(cache[key])
+
+
+SIZE_CACHE_LIMIT = 16
+"""How many input sizes the per-size caches of a model with an unfixed input size keep (shapes,
+receptive-field geometry); the oldest size is dropped first. The model's own size (key ``None``)
+always stays."""
+
+
+def cache_per_size(cache: dict, key, value, limit: int = SIZE_CACHE_LIMIT):
+    """``cache[key] = value``, then drop the oldest entries (other than ``None``) beyond ``limit``.
+
+    For caches keyed by input size: a model with an unfixed input size, explained on images of
+    ever new sizes, would otherwise grow them without end.
+    """
+    cache[key] = value
+    while len(cache) > limit:
+        oldest = next((k for k in cache if k is not None and k != key), None)
+        if oldest is None:
+            break
+        del cache[oldest]
+    return value
 
 
 def spatial_layer_names(model: keras.Model) -> list[str]:

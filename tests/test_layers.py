@@ -244,3 +244,26 @@ def test_default_explanation_layer_needs_a_spatial_layer() -> None:
     dense_only = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")], name="mlp")
     with pytest.raises(ValueError, match="mlp"):
         default_explanation_layer(dense_only)
+
+
+def test_per_size_caches_of_an_unfixed_model_are_bounded():
+    """Explained on ever new image sizes, an unfixed-size model keeps at most SIZE_CACHE_LIMIT sizes
+    in its shape and geometry caches, and the answers stay right for a size that was dropped."""
+    import helpers
+    from helpers._backend import keras
+    from helpers.layers import SIZE_CACHE_LIMIT, layer_output_shapes, model_cache
+
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="conv")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(x)))
+    explainer = helpers.get_explainer(model, "grad_cam", layer="conv")
+    sizes = [(16 + i, 20 + i) for i in range(SIZE_CACHE_LIMIT + 8)]
+    first = explainer.field_for(*sizes[0])
+    for size in sizes:
+        layer_output_shapes(model, size)
+        explainer.field_for(*size)
+    assert len(model_cache(model, "shapes")) <= SIZE_CACHE_LIMIT
+    assert len(explainer._geometry) <= SIZE_CACHE_LIMIT and sizes[0] not in explainer._geometry
+    assert explainer.field_for(*sizes[0]) == first  # recomputed, the same
+    assert layer_output_shapes(model, sizes[0])["conv"] == (None, 8, 10, 4)
