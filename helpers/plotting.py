@@ -669,7 +669,9 @@ def show_pointing(image: np.ndarray, heatmap: np.ndarray, mask: np.ndarray, ax: 
 # =========================================================================== 04 beyond Grad-CAM
 def plot_gallery(images: np.ndarray, heatmaps: dict, row_titles: Sequence[str] | None = None,
                  cell_size: float = 1.35, alpha: float = 0.5, suptitle: str | None = None) -> Figure:
-    """One row per image: the image, then each method's heatmap over it, and one colour bar per row.
+    """One row per image: the image, then each method's heatmap over it, with one shared colour bar.
+
+    :func:`plot_outlined_maps` without outlines (kept for code written against the earlier gallery).
 
     Args:
         images: ``(N, H, W, 3)`` in 0..255.
@@ -682,31 +684,9 @@ def plot_gallery(images: np.ndarray, heatmaps: dict, row_titles: Sequence[str] |
 
     Returns:
         The Figure.
-
-    Taught in: ``04_beyond_grad_cam``.
     """
-    images = np.asarray(images)
-    names = list(heatmaps)
-    fig = plt.figure(figsize=((len(names) + 1) * cell_size + 0.8, len(images) * cell_size + 0.6))
-    axes = fig.subplots(len(images), len(names) + 1, squeeze=False)
-    mappable = None
-    for i, row in enumerate(axes):
-        show_image(images[i], ax=row[0])
-        row[0].set_title(row_titles[i] if row_titles else "", fontsize=8)
-        for ax, name in zip(row[1:], names):
-            ax.set_axis_off()
-            if i == 0:
-                ax.set_title(name, fontsize=8)
-            if heatmaps[name] is None:
-                ax.text(0.5, 0.5, "n/a for\nthis model", ha="center", va="center", fontsize=7, transform=ax.transAxes)
-                continue
-            ax.imshow(as_display_image(images[i]))
-            mappable = ax.imshow(np.asarray(heatmaps[name][i]), cmap="jet", vmin=0.0, vmax=1.0, alpha=alpha)
-        if mappable is not None:
-            fig.colorbar(mappable, ax=list(row), fraction=0.012, pad=0.01)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    return fig
+    return plot_outlined_maps(images, heatmaps, masks=None, row_titles=row_titles, cell_size=cell_size,
+                              alpha=alpha, suptitle=suptitle)
 
 
 def _outline(ax: Axes, outlines) -> None:
