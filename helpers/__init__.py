@@ -11,12 +11,13 @@ The flat namespace is built from each module's ``__all__``:
 * ``cams`` — the CAM family (CAM, Grad-CAM, Grad-CAM++, LayerCAM, Score-CAM, Eigen-CAM);
 * ``attributions`` — pixel attributions (saliency, SmoothGrad, Integrated Gradients, occlusion);
 * ``evaluation`` — heatmaps measured against masks, deletion/insertion, the randomization check;
-* ``activations`` (chapter 1), ``filters`` (chapter 2), ``shortcuts`` (chapter 5), ``plotting``.
+* ``activations`` (chapter 1), ``filters`` (chapter 2), ``shortcuts`` (chapter 5), ``plotting``;
+* ``i18n`` — the language of feedback and labels: ``set_language("zh")`` for the Chinese edition.
 """
 
 from helpers._backend import EPSILON, keras, tf  # noqa: F401
 from helpers import activations, attributions, cams, data, evaluation, explainers, filters, layers, models, plotting  # noqa: F401
-from helpers import shortcuts  # noqa: F401
+from helpers import i18n, shortcuts  # noqa: F401
 
 from helpers.data import *  # noqa: F401,F403
 from helpers.models import *  # noqa: F401,F403
@@ -28,4 +29,5 @@ from helpers.evaluation import *  # noqa: F401,F403
 from helpers.activations import *  # noqa: F401,F403
 from helpers.filters import *  # noqa: F401,F403
 from helpers.shortcuts import *  # noqa: F401,F403
+from helpers.i18n import *  # noqa: F401,F403
 from helpers.plotting import overlay  # noqa: F401
