@@ -82,9 +82,21 @@ def badge(settings: dict, notebook: str) -> str:
 # student sees one line and its output; its code is there for whoever opens it.
 SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 WHEEL_NAME = "convnet_xray-<version>-py3-none-any.whl"
+# What a student reads of the Setup cell (its title, first comment and the line it prints), per
+# language of the edition (the Chinese notebooks under notebooks/zh/: tools/translations.py).
+SETUP_TITLE = {
+    "en": ("run this cell first (on Colab it installs the course)",
+           "The same cell opens every chapter: on Colab it installs the course, elsewhere it checks the versions."),
+    "zh": ("先运行这个单元格（在 Colab 上它会安装课程）",
+           "每一章都以这个单元格开始：在 Colab 上它安装课程，在其他地方它检查版本。"),
+}
+SETUP_NEEDS = {
+    "en": "(the course needs TensorFlow >= {oldest['TensorFlow']}, Keras >= {oldest['Keras']})",
+    "zh": "（本课程需要 TensorFlow >= {oldest['TensorFlow']}、Keras >= {oldest['Keras']}）",
+}
 
 
-def setup_source(settings: dict) -> str:
+def setup_source(settings: dict, language: str = "en") -> str:
     """The Setup cell (runs before the course is installed, so it imports nothing of it).
 
     On Colab, unless the course is already installed: clone the repository and install it with
@@ -95,8 +107,9 @@ def setup_source(settings: dict) -> str:
     when they are older than the oldest Colab runtime the course is tested on.
     """
     tf_min, keras_min = settings["oldest"]["TensorFlow"], settings["oldest"]["Keras"]
-    return f'''#@title {SETUP_MARK[2:]}: run this cell first (on Colab it installs the course)
-# The same cell opens every chapter: on Colab it installs the course, elsewhere it checks the versions.
+    title, comment = SETUP_TITLE[language]
+    return f'''#@title {SETUP_MARK[2:]}: {title}
+# {comment}
 def _setup_course(url="{settings['url']}", folder="/content/{settings['name']}"):
     import glob, importlib, importlib.metadata, os, re, subprocess, sys
     def run(*command):
@@ -147,7 +160,7 @@ def _setup_course(url="{settings['url']}", folder="/content/{settings['name']}")
     oldest = {{"TensorFlow": "{tf_min}", "Keras": "{keras_min}"}}
     numbers = lambda text: tuple(int(part) for part in re.findall(r"\\d+", text)[:2])
     print(f"TensorFlow {{found['TensorFlow']}}, Keras {{found['Keras']}} "
-          f"(the course needs TensorFlow >= {{oldest['TensorFlow']}}, Keras >= {{oldest['Keras']}})")
+          f"{SETUP_NEEDS[language]}")
     old = [name for name in found if found[name] == "missing" or numbers(found[name]) < numbers(oldest[name])]
     if old:
         raise RuntimeError(f"This runtime's {{' and '.join(old)}} is older than the course supports. On Colab pick "
@@ -157,11 +170,12 @@ def _setup_course(url="{settings['url']}", folder="/content/{settings['name']}")
 _setup_course()'''
 
 
-def setup_output(settings: dict) -> list[dict]:
+def setup_output(settings: dict, language: str = "en") -> list[dict]:
     """What the Setup cell prints in the pinned environment (stored, so a fresh clone shows it)."""
     pinned, oldest = settings["pinned"], settings["oldest"]
-    text = (f"TensorFlow {pinned['TensorFlow']}, Keras {pinned['Keras']} "
-            f"(the course needs TensorFlow >= {oldest['TensorFlow']}, Keras >= {oldest['Keras']})\n")
+    needs = SETUP_NEEDS[language].replace("{oldest['TensorFlow']}", oldest["TensorFlow"]).replace(
+        "{oldest['Keras']}", oldest["Keras"])
+    text = f"TensorFlow {pinned['TensorFlow']}, Keras {pinned['Keras']} {needs}\n"
     return [{"name": "stdout", "output_type": "stream", "text": [text]}]
 
 
@@ -177,8 +191,11 @@ def _source_lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
-def updated_notebook(text: str, notebook: str, settings: dict) -> str:
+def updated_notebook(text: str, notebook: str, settings: dict, language: str = "en") -> str:
     """The notebook JSON ``text`` with its badge and Setup cell rewritten.
+
+    ``notebook`` is its path under ``notebooks/`` (``zh/01_….ipynb`` for the Chinese edition, whose
+    Setup cell speaks ``language``).
 
     Raises:
         ValueError: no Markdown cell before the first code cell, or no ``# Setup`` code cell.
@@ -196,8 +213,8 @@ def updated_notebook(text: str, notebook: str, settings: dict) -> str:
     source = BADGE.sub(lambda _: new_badge, source) if BADGE.search(source) else f"{source.rstrip()}\n\n{new_badge}"
     markdown["source"] = _source_lines(source)
     setup = cells[code]
-    setup["source"] = _source_lines(setup_source(settings))
-    setup["outputs"] = setup_output(settings)
+    setup["source"] = _source_lines(setup_source(settings, language))
+    setup["outputs"] = setup_output(settings, language)
     setup["metadata"] = {**setup.get("metadata", {}), **SETUP_METADATA}
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
