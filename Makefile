@@ -52,7 +52,7 @@ COLAB_PREVIOUS := $(lastword $(filter-out $(COLAB_CURRENT),$(COLAB_RUNTIMES)))
 COLAB_PACKAGES := tensorflow-cpu keras numpy matplotlib pillow ipywidgets widgetsnbextension tqdm ipython ipykernel
 
 .PHONY: help venv lab test unit-test nbval test-portable execute benchmark train clean distclean colab-links \
-	test-colab test-browser test-colab-current test-colab-previous colab-venvs wheel lint test-fast
+	test-colab test-browser test-colab-current test-colab-previous colab-venvs wheel lint test-fast translations
 
 help:
 	@echo "ConvNet X-Ray"
@@ -66,6 +66,8 @@ help:
 	@echo "  make test-browser  JupyterLab in Debian's chromium: notebooks 01 and 03, every explorer control"
 	@echo "  make execute    re-execute notebooks in place (NB=notebooks/03_class_activation_maps.ipynb for one)"
 	@echo "  make colab-links   write pyproject's repository URL into badges, Setup cells and README"
+	@echo "  make translations  rebuild the Chinese edition (notebooks/zh/) from the English notebooks and"
+	@echo "                     notebooks/zh/translations/ (ARGS=update: add the cells to translate; ARGS=check)"
 	@echo "  make benchmark  time and compare the explanation methods (python -m helpers.benchmarks)"
 	@echo "  make train      retrain the bundled models into data/models (python -m helpers.train)"
 	@echo "  make clean      remove caches and build leftovers (make distclean: also .venv)"
@@ -91,7 +93,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 # only in trusted notebooks; untrusted, a fresh clone shows "VBox(children=(HBox(..." instead.
 # On a machine without a display: make lab ARGS="--no-browser" (then open the printed URL).
 lab: $(STAMP)
-	$(BIN)/jupyter trust notebooks/*.ipynb
+	$(BIN)/jupyter trust notebooks/*.ipynb notebooks/zh/*.ipynb
 	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT) $(ARGS)
 
 test: unit-test nbval
@@ -121,12 +123,16 @@ lint: $(STAMP)
 
 nbval: $(STAMP)
 	@if compgen -G "notebooks/*.ipynb" > /dev/null; then \
-		echo "$(NBVAL_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg $(NBVAL_ARGS) $(PYTEST_ARGS)"; \
-		$(NBVAL_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env notebooks/ \
+		echo "$(NBVAL_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env notebooks/ $(NOT_ZH) --nbval-sanitize-with tests/nbval_sanitize.cfg $(NBVAL_ARGS) $(PYTEST_ARGS)"; \
+		$(NBVAL_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env notebooks/ $(NOT_ZH) \
 			--nbval-sanitize-with tests/nbval_sanitize.cfg $(NBVAL_ARGS) $(PYTEST_ARGS); \
 	else \
 		echo "make test: notebooks/ has no .ipynb yet; skipping the notebook (nbval) step."; \
 	fi
+
+# The Chinese edition (notebooks/zh/) is built from the English notebooks, outputs included, and is
+# not executed again: tests/test_translations.py checks that it is what `make translations` builds.
+NOT_ZH := --ignore=notebooks/zh
 
 # Maintainers: re-execute the notebooks in place (their stored outputs are nbval's reference).
 NB ?= notebooks/*.ipynb
@@ -136,6 +142,11 @@ execute: $(STAMP)
 
 colab-links: $(STAMP)
 	$(PY) tools/colab_links.py $(ARGS)
+
+# After the English notebooks change: `make translations ARGS=update` marks the cells to translate in
+# notebooks/zh/translations/, then `make translations` rebuilds notebooks/zh/*.ipynb.
+translations: $(STAMP)
+	$(PY) tools/translations.py $(or $(ARGS),build)
 
 # The course wheel (photos and models inside): what a teacher shares with the notebooks when the
 # repository is not published; the Setup cell installs it from Colab's working folder.
@@ -177,7 +188,7 @@ test-colab-unit-%: colab-venv-%
 		-p no:cacheprovider $(COLAB_PYTEST_ARGS) $(PYTEST_ARGS)
 
 test-colab-notebooks-%: colab-venv-%
-	$(NBVAL_ENV) .venv-colab-$*/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/ -p no:cacheprovider \
+	$(NBVAL_ENV) .venv-colab-$*/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/ $(NOT_ZH) -p no:cacheprovider \
 		$(NBVAL_ARGS) $(PYTEST_ARGS)
 
 test-colab-%: test-colab-unit-% test-colab-notebooks-% ;

@@ -8,7 +8,9 @@ writes:
 * each notebook's *Open in Colab* badge (in its first Markdown cell),
 * each notebook's Setup cell (the first code cell, which starts with ``# Setup``): source and
   the output it prints in the pinned environment,
-* the README's block between ``<!-- colab-links:start -->`` and ``<!-- colab-links:end -->``.
+* the README's block between ``<!-- colab-links:start -->`` and ``<!-- colab-links:end -->``, and
+  the same block of README.zh-CN.md for the Chinese edition (whose notebooks' badges and Setup
+  cells ``tools/translations.py`` writes with :func:`updated_notebook`).
 
 ``python tools/colab_links.py --check`` writes nothing and exits with 1 (listing the files)
 when any of them differs from what it would write; ``tests/test_colab_links.py`` runs it.
@@ -179,9 +181,15 @@ def setup_output(settings: dict, language: str = "en") -> list[dict]:
     return [{"name": "stdout", "output_type": "stream", "text": [text]}]
 
 
-def readme_block(settings: dict, notebooks: list[str]) -> str:
-    """The README's Colab block: one badge per notebook and the address the Setup cell clones."""
+def readme_block(settings: dict, notebooks: list[str], language: str = "en") -> str:
+    """The README's Colab block: one badge per notebook and the address the Setup cell clones.
+
+    ``notebooks`` are paths under ``notebooks/`` (``zh/01_….ipynb`` in README.zh-CN.md's block).
+    """
     rows = "\n".join(f"| `{name}` | {badge(settings, name)} |" for name in notebooks)
+    if language == "zh":
+        return (f"课程仓库：<{settings['url']}>（分支 `{settings['branch']}`）。\n\n"
+                f"| 笔记本 | 在 Colab 中打开 |\n| --- | --- |\n{rows}\n")
     return (f"Course repository: <{settings['url']}> (branch `{settings['branch']}`).\n\n"
             f"| Notebook | Open it on Colab |\n| --- | --- |\n{rows}\n")
 
@@ -230,6 +238,14 @@ def planned_files(root: pathlib.Path = ROOT) -> dict[pathlib.Path, str]:
         raise ValueError("README.md has no <!-- colab-links:start --> ... <!-- colab-links:end --> block.")
     block = readme_block(settings, notebooks)
     files[root / "README.md"] = README_BLOCK.sub(lambda m: m[1] + block + m[2], readme)
+    # The Chinese README lists the Chinese edition (notebooks/zh/, built by tools/translations.py).
+    readme_zh = root / "README.zh-CN.md"
+    if readme_zh.exists():
+        text = readme_zh.read_text(encoding="utf-8")
+        if not README_BLOCK.search(text):
+            raise ValueError("README.zh-CN.md has no <!-- colab-links:start --> ... <!-- colab-links:end --> block.")
+        zh_block = readme_block(settings, [f"zh/{name}" for name in notebooks], language="zh")
+        files[readme_zh] = README_BLOCK.sub(lambda m: m[1] + zh_block + m[2], text)
     return files
 
 

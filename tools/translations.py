@@ -117,7 +117,8 @@ def same_code(english: str, chinese: str) -> bool:
     """Whether two code cells differ at most in their comments."""
     a, b = _code_tokens(english), _code_tokens(chinese)
     if a is None or b is None:
-        strip = lambda text: [re.sub(r"\s+#.*$|^\s*#.*$", "", line).rstrip() for line in text.splitlines()]
+        def strip(text: str) -> list[str]:
+            return [re.sub(r"\s+#.*$|^\s*#.*$", "", line).rstrip() for line in text.splitlines()]
         return [x for x in strip(english) if x] == [x for x in strip(chinese) if x]
     return a == b
 
@@ -402,9 +403,10 @@ def update(root: pathlib.Path = ROOT, prune: bool = False) -> list[str]:
             elif section.english_hash != source_hash(english) and section.status != "todo":
                 if section.status != "stale":
                     section.status = "stale"
-                    section.text = (f"{english}\n\n<!-- note: ↑ the English now; ↓ the old Chinese: revise it, delete the "
-                                    f"English, set the marker's hash to en:{source_hash(english)} -->\n\n{section.text}"
-                                    if cell["cell_type"] == "markdown" else section.text)
+                    note = (f"<!-- note: ↑ the English now; ↓ the old Chinese: revise it, delete the English, "
+                            f"set the marker's hash to en:{source_hash(english)} and drop 'stale' -->")
+                    if cell["cell_type"] == "markdown":
+                        section.text = f"{english}\n\n{note}\n\n{section.text}"
                     done.append(f"{notebook.stem}: cell {cell['id']}: English changed (stale)")
             elif section.status == "todo" and section.english_hash != source_hash(english):
                 section.english_hash, section.text = source_hash(english), english
