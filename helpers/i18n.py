@@ -34,6 +34,10 @@ CATALOGUE_MODULES: tuple[str, ...] = ("helpers.exercises", "helpers.widgets", "h
 (a module that does not exist in this version of the course is skipped)."""
 
 
+_VERDICTS = ("✅", "❌")
+"""How a checker's verdict line starts (:class:`helpers.exercises.Feedback`); only such lines are translated."""
+
+
 def _language_of(language: object) -> str:
     """``"en"`` or ``"zh"`` for an accepted spelling of a language; a clear error otherwise."""
     key = language.strip().lower() if isinstance(language, str) else None
@@ -103,7 +107,9 @@ def _patterns(language: str) -> tuple[tuple[str, str, re.Pattern | None, str], .
     """``(english, translation, regex or None, first literal)`` for every entry, longest English first.
 
     A template's regex matches its English with any text in place of each field (a repeated field
-    must repeat its text); a text without fields is compared as it is.
+    must repeat its text); a text without fields is compared as it is. The translation of a
+    template comes without its format specifications (``{peak:.2f}`` -> ``{peak}``): it is filled
+    with the text the English output already shows.
     """
     entries = []
     for english, translation in _CATALOGUES[language].items():
@@ -116,46 +122,57 @@ def _patterns(language: str) -> tuple[tuple[str, str, re.Pattern | None, str], .
             parts.append(re.escape(literal))
             first = literal if first is None else first
             if name:
-                parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+                parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.*?)")
                 seen.add(name)
-        entries.append((english, translation, re.compile("".join(parts), re.DOTALL), first or ""))
+        plain = "".join(literal.replace("{", "{{").replace("}", "}}") + (f"{{{name}}}" if name is not None else "")
+                        for literal, name, _, _ in string.Formatter().parse(translation))
+        entries.append((english, plain, re.compile("".join(parts), re.DOTALL), first or ""))
     return tuple(sorted(entries, key=lambda entry: -len(entry[0])))
 
 
-def _translate_whole(text: str, language: str) -> str | None:
+def _translate_whole(text: str, language: str) -> tuple[int, str] | None:
     """``text`` in ``language`` when it is a sequence of catalogue entries (a checker's prefix, a
-    diagnosis, a hint, ...), each template's fields translated the same way where they can be;
-    ``None`` when some part of it is not in the catalogue."""
-    patterns = _patterns(language)
-    memo: dict[int, str | None] = {}
+    diagnosis, a hint, ...), each template's fields translated the same way where they can be.
 
-    def rest(start: int) -> str | None:  # the translation of text[start:], or None
+    Returns ``(score, translation)``, the score being how many characters of ``text`` the
+    catalogue's own words cover (the split that translates the most wins: ``"layer {layer}"``
+    followed by another entry is not read as one long layer name); ``None`` when some part of
+    ``text`` is not in the catalogue.
+    """
+    patterns = _patterns(language)
+    memo: dict[int, tuple[int, str] | None] = {}
+
+    def rest(start: int) -> tuple[int, str] | None:  # the best translation of text[start:], or None
         if start == len(text):
-            return ""
+            return 0, ""
         if start in memo:
             return memo[start]
-        memo[start] = None
+        memo[start] = None  # no entry matches an empty text: no loop back to this start
+        best: tuple[int, str] | None = None
         for english, translation, regex, first in patterns:
             if not text.startswith(first, start):
                 continue
             if regex is None:
                 tail = rest(start + len(english))
-                if tail is not None:
-                    memo[start] = translation + tail
-                    return memo[start]
+                if tail is not None and (best is None or len(english) + tail[0] > best[0]):
+                    best = (len(english) + tail[0], translation + tail[1])
                 continue
-            for end in range(len(text), start, -1):  # the longest match first
+            for end in range(len(text), start, -1):
                 match = regex.fullmatch(text, start, end)
                 if match is None:
                     continue
                 tail = rest(end)
                 if tail is None:
                     continue
-                values = {name: (_translate_whole(value, language) or value) if value.strip() else value
-                          for name, value in match.groupdict().items()}
-                memo[start] = translation.format(**values) + tail
-                return memo[start]
-        return None
+                score, values = end - start, {}
+                for name, value in match.groupdict().items():
+                    inner = _translate_whole(value, language) if value.strip() else None
+                    score -= len(value) - (inner[0] if inner else 0)
+                    values[name] = inner[1] if inner else value
+                if best is None or score + tail[0] > best[0]:
+                    best = (score + tail[0], translation.format(**values) + tail[1])
+        memo[start] = best
+        return best
 
     return rest(0)
 
@@ -165,9 +182,10 @@ def translate_text(text: str, language: str = "zh") -> str:
 
     The Chinese notebooks keep the English notebooks' outputs; their build tool calls this on every
     text output (``text/plain`` and streams) of the cells tagged ``exercise`` or ``check``. Each
-    line that is made of the course's messages (the checkers' feedback, their diagnoses and hints,
-    the explorers' messages: every entry of the catalogues) becomes that language's text, its
-    values (numbers, shapes, names) kept; any other line is returned unchanged.
+    line that is a checker's verdict (it starts with ✅ or ❌, as a :class:`helpers.exercises.Feedback`
+    shows) and is made of the catalogues' entries (the verdict, a diagnosis, a hint, an error
+    message) becomes that language's text, its values (numbers, shapes, names, Python's own error
+    text) kept; any other line (what the notebook's own code prints) is returned unchanged.
 
     Args:
         text: the English output, e.g. ``"❌ Not yet. Replace `raise NotImplementedError` with your
@@ -195,9 +213,10 @@ def translate_text(text: str, language: str = "zh") -> str:
     lines = text.split("\n")
     for i, line in enumerate(lines):
         body = line.strip()
-        if body:
-            translated = _translate_whole(body, target)
-            if translated is not None:
+        if body.startswith(_VERDICTS):
+            found = _translate_whole(body, target)
+            if found is not None:
+                translated = found[1]
                 lead = line[:len(line) - len(line.lstrip())]
                 trail = line[len(line.rstrip()):]
                 lines[i] = lead + translated + trail
