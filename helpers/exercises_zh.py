@@ -95,7 +95,7 @@ CATALOGUE: dict[str, str] = {
 
     # ------------------------------------------------------------------ 2.1 filter_loss
     "Leave the border out: drop `border` rows and columns on *every* side before averaging.":
-        "去掉边框：求平均之前，在*每*一侧去掉 `border` 行和 `border` 列。",
+        "去掉边框：求平均之前，在*每*一侧去掉 `border` 行和同样多的列。",
     "Average one channel only, the filter's own.": "只对一个通道求平均，即这个过滤器自己的通道。",
     "With border=0 your slice is empty: what does `a[0:-0]` contain? Try it.":
         "border=0 时你的切片是空的：`a[0:-0]` 里有什么？试一试。",
