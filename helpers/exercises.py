@@ -67,19 +67,25 @@ class Feedback:
         passed: ``True`` when the function gave the right result on every test case.
         message: what to do next (a hint), or how many cases were checked. Never the answer.
 
-    ``bool(feedback)`` is ``passed``; in a notebook the feedback shows as one line.
+    ``bool(feedback)`` is ``passed``; in a notebook the feedback shows as one line, in the language
+    set when it was made (:func:`helpers.set_language`).
 
     Taught in: all three chapters (their exercises).
     """
 
     passed: bool
     message: str
+    verdict: str = dataclasses.field(init=False, repr=False, compare=False, default="")
+    """"✅ Correct. " or "❌ Not yet. " in the language of the message (the one set when it was made)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", localized("✅ Correct. ") if self.passed else localized("❌ Not yet. "))
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __repr__(self) -> str:
-        return (localized("✅ Correct. ") if self.passed else localized("❌ Not yet. ")) + self.message
+        return self.verdict + self.message
 
     __str__ = __repr__
 
