@@ -13,6 +13,8 @@ Taught in: every exercise of the Chinese edition (``notebooks/zh/``).
 
 from __future__ import annotations
 
+__all__ = ["CATALOGUE"]
+
 CATALOGUE: dict[str, str] = {
     # ------------------------------------------------------------------ the machinery (every checker)
     "✅ Correct. ": "✅ 正确。",

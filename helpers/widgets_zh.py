@@ -10,6 +10,8 @@ Taught in: the explorers of the Chinese edition (``notebooks/zh/``).
 
 from __future__ import annotations
 
+__all__ = ["CATALOGUE"]
+
 CATALOGUE: dict[str, str] = {
     # the image chooser and uploads
     "Image": "图像",
