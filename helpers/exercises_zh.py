@@ -31,7 +31,7 @@ CATALOGUE: dict[str, str] = {
         "练习要求的是哪个量？在哪些轴上计算？请重读{where}，再逐步与你的代码对照。",
     "the text just above this exercise": "这道练习正上方的说明",
     "Your function returned a {type}, which is not a number or an array of numbers. ":
-        "你的函数返回了一个 {type}，它既不是数，也不是由数组成的数组。",
+        "你的函数返回了一个 {type}，它既不是数值，也不是数值数组。",
     "Your result has shape {got}; the expected result has shape {want}. ":
         "你的结果形状是 {got}，而应有的结果形状是 {want}。",
     "Your result has shape {got}; the expected result has shape {want} (the same axes in another order?). ":
@@ -43,7 +43,7 @@ CATALOGUE: dict[str, str] = {
     "Your result has the right size but the opposite sign: which term comes first, and in which direction? ":
         "你的结果大小对了，符号却相反：哪一项在前？方向朝哪边？",
     "Your result has the right values in the wrong orientation: which axis is which? ":
-        "你的结果数值对了，方向却错了：哪个轴对应哪个维度？",
+        "你的结果数值都对，但排列方向错了：哪个轴是哪个？",
     "Your result is the same number everywhere: which part of the input should make it vary? ":
         "你的结果处处是同一个数：输入的哪一部分应当让它变化？",
     "Your result is proportional to the right one, off by a constant factor: which step sets the scale? ":
@@ -190,7 +190,7 @@ CATALOGUE: dict[str, str] = {
     "Where does the largest gradient enter your bound?": "最大梯度在你的界中出现在哪里？",
     "Re-read the Integrated Gradients formula: for one pixel, which factors can be bounded without running the "
     "model, and by what?":
-        "重读积分梯度的公式：对一个像素，哪些因子不运行模型就能求界？用什么来界定？",
+        "重读积分梯度的公式：对一个像素，哪些因子不运行模型就能求界？各用什么来界定？",
 
     # ------------------------------------------------------------------ 4.3 integrated_gradients
     "This is what the given function computes: test its completeness with a grey baseline (the cell above the "
@@ -231,9 +231,9 @@ CATALOGUE: dict[str, str] = {
     "likely as every other, whatever the shape?":
         "从不正确的标记仍然携带信息：它的颜色排除了一个类别。一致率取多少时，无论是什么形状，每种颜色出现的可能性都相同？",
     "Half right is far from useless: a model that trusts the tag wins half the time, more than by guessing.":
-        "对一半远非无用：相信标记的模型有一半的时候是对的，比瞎猜要好。",
+        "对一半绝非无用：信任标记的模型有一半时候能答对，比随机猜测要好。",
     "That is where the tag gives the answer away.": "在这个值上，标记直接泄露了答案。",
-    "Close: count the label's own colour among the colours too.": "很接近了：把标签自己的颜色也算在颜色之内。",
+    "Close: count the label's own colour among the colours too.": "很接近了：别忘了把标签本身的颜色也算进去。",
     "The tag is useless when, for every shape, every colour is equally likely. `helpers.tag_information(agreement)` "
     "measures how many bits a tag still carries.":
         "当对每种形状而言每种颜色的可能性都相同时，标记就毫无用处。`helpers.tag_information(agreement)` "
@@ -248,6 +248,6 @@ CATALOGUE: dict[str, str] = {
     "The score is a difference of the two models' shares, not a ratio.": "这个分数是两个模型占比之差，而不是比值。",
     "Re-read the definition of the contrast above the table of every method: which two numbers does it subtract, and "
     "what is each one averaged over?":
-        "重读所有方法的对比表上方关于对比分数的定义：它是哪两个数相减？每个数又是对什么求平均？",
+        "重读列出所有方法的表格上方对模型对比分数的定义：它是哪两个数相减？每个数又是对什么求平均？",
 }
 """{English message or hint: its Chinese}; registered by :mod:`helpers.exercises` on import."""
