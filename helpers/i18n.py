@@ -11,6 +11,12 @@ stored output of an exercise cell through :func:`translate_text`, which turns a 
 message (``"❌ Not yet. Replace `raise NotImplementedError` with ..."``) into its Chinese and leaves
 any other text as it is.
 
+For maintainers: a new message is written ``localized("The English text {field}.", field=value)``,
+its English a string literal (``tests/test_i18n.py`` finds every call with ``ast`` and fails when
+the Chinese entry is missing, or when an entry is no longer used), and its Chinese goes into the
+module's catalogue (``helpers/exercises_zh.py``, ``helpers/widgets_zh.py``). The Chinese notebooks
+start with ``helpers.set_language("zh")``; the tool that builds ``notebooks/zh/`` adds that call.
+
 Taught in: every notebook of the Chinese edition (``notebooks/zh/``).
 """
 
