@@ -199,3 +199,13 @@ def test_translate_text_keeps_lines_values_and_other_text():
         i18n.translate_text(stub, "fr")
     with pytest.raises(TypeError, match="not a list"):
         i18n.translate_text([stub])
+
+
+def test_two_english_texts_never_share_a_translation():
+    """A checker keys its known mistakes by their (localized) hints: two hints translated alike would
+    merge two mistakes into one in Chinese."""
+    _load_catalogues()
+    seen: dict[str, str] = {}
+    for english, chinese in i18n._CATALOGUES["zh"].items():
+        assert chinese not in seen, (english, seen.get(chinese), chinese)
+        seen[chinese] = english
