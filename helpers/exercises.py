@@ -16,6 +16,10 @@ machinery's own question. No hint contains the solution's expression (``tests/te
 feeds every checker zeros, a constant, random values, the negated and transposed answer, and looks
 for it).
 
+Every message and hint follows :func:`helpers.set_language`: English by default, Chinese after
+``set_language("zh")`` (the Chinese notebooks' first cell); the Chinese is in
+``helpers/exercises_zh.py`` and obeys the same hint policy (a question, ``？``, or 重读 …).
+
 The solutions live apart, in ``notebooks/solutions/`` (the tests run the checkers on them).
 
 Taught in: ``01_intermediate_activations`` (:func:`check_feature_map_side`,
@@ -262,14 +266,14 @@ def check_feature_map_side(feature_map_side: Callable[[int, int], int]) -> Feedb
     for side, n in [(150, 1), (150, 4), (64, 2), (101, 3), (33, 2)]:
         cases.append(((side, n), _map_side(side, n), {
             localized("A 3 × 3 'valid' convolution has no position for the outermost pixel row and column on each side: "
-            "it shrinks the map before the pooling halves it."): _map_side(side, n, shrink=0),
+                      "it shrinks the map before the pooling halves it."): _map_side(side, n, shrink=0),
             localized("Pooling 2 × 2 drops a last odd row or column: the side stays a whole number after every halving."):
                 _map_side(side, n, floor=False),
             localized("A 3 × 3 'valid' convolution loses one pixel on *each* side."): _map_side(side, n, shrink=1),
             localized("Each block ends with a 2 × 2 max pooling, which halves the side."): _map_side(side, n, pool=False),
         }))
     return _judge(cases, feature_map_side, localized("Follow one block at a time on Step 1's table: what does the convolution "
-                                           "do to 150, and what does the pooling do to the result?"),
+                                                     "do to 150, and what does the pooling do to the result?"),
                   compare=lambda a, b: _close(a, b, rtol=0, atol=0))
 
 
@@ -299,16 +303,16 @@ def check_dense_params(dense_params: Callable[[int], int]) -> Feedback:
             localized("The flattened vector holds every position of every channel of the last pooling layer."):
                 count(s4, channels=False),
             localized("The flattened vector holds every channel at every position of the last pooling layer, not one "
-            "number per channel."): count(1),
+                      "number per channel."): count(1),
             localized("Did you follow the side through the convolutions too, not only the poolings? "
-            "Step 1's table shows where 150 pixels end up."): count(side // 16),
+                      "Step 1's table shows where 150 pixels end up."): count(side // 16),
             localized("The side is a whole number after every pooling: exercise 1.1's function gives it."):
                 count(_map_side(side, 4, floor=False)),
             localized("`dense_1` alone: the question leaves the other layers out."): count(s4) + 6 * 513,
         }))
     return _judge(cases, dense_params, localized("Which array does `dense_1` read, and how many numbers does it hold for this "
-                                       "image size? Step 1's table answers both for 150 pixels, and its explanation "
-                                       "says how a dense layer's count follows."),
+                                                 "image size? Step 1's table answers both for 150 pixels, and its explanation "
+                                                 "says how a dense layer's count follows."),
                   compare=lambda a, b: _close(a, b, rtol=0, atol=0))
 
 
@@ -336,8 +340,8 @@ def check_layer_sparsity(layer_sparsity: Callable[[np.ndarray], tuple[float, flo
         expected = (zero.mean(), zero.all(axis=(0, 1)).mean())
         cases.append(((maps.astype("float32"),), expected, {
             localized("This is still the classmate's version: its first share is right, its second is not. For "
-            "`maps[\"conv2d_2\"]`, print the shape of the boolean array it averages: does one entry stand for a "
-            "channel or for a position?"): (expected[0], zero.all(axis=-1).mean()),
+                      "`maps[\"conv2d_2\"]`, print the shape of the boolean array it averages: does one entry stand for a "
+                      "channel or for a position?"): (expected[0], zero.all(axis=-1).mean()),
             localized("You measured the share of *non-zero* activations: count the zeros."): (1 - expected[0], 1 - expected[1]),
             localized("Give shares between 0 and 1, not percentages."): (100 * expected[0], 100 * expected[1]),
             localized("A blank channel is zero at every position of its map, not at some position."):
@@ -345,7 +349,7 @@ def check_layer_sparsity(layer_sparsity: Callable[[np.ndarray], tuple[float, flo
             localized("Return the zero share first, then the blank-channel share."): (expected[1], expected[0]),
         }))
     return _judge(cases, layer_sparsity, localized("Run your function on `maps[\"conv2d_2\"]` and compare both shares with "
-                                         "Step 7's grid of that layer: which of the two disagrees with the picture?"))
+                                                   "Step 7's grid of that layer: which of the two disagrees with the picture?"))
 
 
 # --------------------------------------------------------------------------- chapter 2
@@ -377,7 +381,7 @@ def check_filter_loss(filter_loss: Callable[[np.ndarray, int, int], float]) -> F
             localized("The loss is the mean, not the sum: the sum grows with the size of the image."): float(inner[..., f].sum()),
         }))
     return _judge(cases, filter_loss, localized("Re-read section 1's loss cell: which positions and which channel does it "
-                                      "average? Here the border is an argument instead of 2."),
+                                                "average? Here the border is an argument instead of 2."),
                   compare=lambda a, b: _close(a, b) or (np.ndim(a) == 0 and np.isnan(b) and np.isnan(float(a))))
 
 
@@ -403,18 +407,18 @@ def check_ascent_step(ascent_step: Callable[[np.ndarray, np.ndarray, float], np.
         expected = image + eta * g / (rms + 1e-8)
         mistakes = {
             localized("This is still the classmate's version: its steps are much smaller than step_size grey levels. "
-            "How does its divisor change when the image has more pixels? Compare it with section 2's "
-            "normalization."): image + eta * g / (np.sqrt(np.sum(g**2)) + 1e-8),
+                      "How does its divisor change when the image has more pixels? Compare it with section 2's "
+                      "normalization."): image + eta * g / (np.sqrt(np.sum(g**2)) + 1e-8),
             localized("Gradient *ascent*: the step goes up the gradient, not down."): image - eta * g / (rms + 1e-8),
             localized("Normalize the gradient first: its raw size changes by orders of magnitude during the ascent "
-            "(section 2)."): image + eta * g,
+                      "(section 2)."): image + eta * g,
         }
         if scale == 0.0:
             mistakes = {localized("A zero gradient must not give NaN: what keeps section 2's division finite?"):
                         np.full(shape, np.nan)}
         cases.append(((image, g, eta), expected, mistakes))
     return _judge(cases, ascent_step, localized("Compare your step with section 3's formula term by term: which way does it "
-                                      "move the image, and what is the gradient divided by?"),
+                                                "move the image, and what is the gradient divided by?"),
                   compare=lambda a, b: _close(a, b, rtol=1e-4, atol=1e-3) or (
                       np.shape(a) == np.shape(b) and bool(np.all(np.isnan(b))) and bool(np.any(np.isnan(a)))))
 
@@ -447,7 +451,7 @@ def check_silent_filters(silent_filters: Callable[[np.ndarray, int], np.ndarray]
         expected = np.flatnonzero(~inner.any(axis=(0, 1)))
         mistakes = {
             localized("Judge the interior only, the part the loss measures: a filter that fires only in the border has "
-            "zero gradient too."): np.flatnonzero(~a.any(axis=(0, 1))),
+                      "zero gradient too."): np.flatnonzero(~a.any(axis=(0, 1))),
             localized("Return the *silent* filters (all zeros), not the ones that fire."): np.flatnonzero(inner.any(axis=(0, 1))),
             localized("A filter is silent when it is zero at *every* position, not at some position."):
                 np.flatnonzero((inner == 0).any(axis=(0, 1))),
@@ -461,8 +465,8 @@ def check_silent_filters(silent_filters: Callable[[np.ndarray, int], np.ndarray]
             return False
 
     return _judge(cases, silent_filters, localized("Which positions does the loss look at (section 1), and what must be true "
-                                         "of a filter there for its gradient to be zero (section 5)? The result is a "
-                                         "list of filter numbers."),
+                                                   "of a filter there for its gradient to be zero (section 5)? The result is a "
+                                                   "list of filter numbers."),
                   compare=same_indices)
 
 
@@ -503,8 +507,8 @@ def check_class_score(class_score: Callable[[np.ndarray, np.ndarray, np.ndarray,
             localized("Global average pooling, not global max pooling."): float(maps.max(axis=(0, 1)) @ weights[:, c] + bias[c]),
         }))
     return _judge(cases, class_score, localized("Re-read the formula under 'The class score is a weighted sum of map means': "
-                                      "which of its parts does your function compute differently? Try it on section "
-                                      "1's A, W, b and c and compare with the logit printed there."))
+                                                "which of its parts does your function compute differently? Try it on section "
+                                                "1's A, W, b and c and compare with the logit printed there."))
 
 
 def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
@@ -536,8 +540,8 @@ def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarr
         abs_alpha = maps @ np.abs(grads).mean(axis=(0, 1))
         cases.append(((maps, grads), expected, {
             localized("Still the bug of the given function: its weights are averaged over the channels, so every channel "
-            "gets the same weight at a position. What should one weight α_k stand for: a channel, or a "
-            "position?"): np.maximum(per_position, 0) / max(np.maximum(per_position, 0).max(), 1e-12),
+                      "gets the same weight at a position. What should one weight α_k stand for: a channel, or a "
+                      "position?"): np.maximum(per_position, 0) / max(np.maximum(per_position, 0).max(), 1e-12),
             localized("Your map has negative values: keep only the positive evidence (the ReLU) before normalizing."):
                 raw / np.abs(raw).max(),
             localized("Your map keeps negative values after the division: the ReLU comes before it."): raw / raw.max(),
@@ -546,8 +550,8 @@ def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarr
                 abs_alpha / abs_alpha.max(),
         }))
     return _judge(cases, grad_cam_map, localized("Compare your function, line by line, with the 'Grad-CAM by hand' cell of "
-                                       "section 2: over which axes is each average taken, and what shape does "
-                                       "each intermediate result have?"),
+                                                 "section 2: over which axes is each average taken, and what shape does "
+                                                 "each intermediate result have?"),
                   compare=lambda a, b: _close(a, b, atol=1e-4))
 
 
@@ -621,8 +625,8 @@ def check_logit_grad_cam(grad_cam_fixed: Callable[[Any, str, np.ndarray, int], n
         probability = _grad_cam_reference(model, layer, image, class_index, "probability")
         cases.append(((model, layer, image, class_index), expected, {
             localized("Your map is the same as the given function's: it still differentiates the probability (or its "
-            "logarithm, which gives the same map once normalized). Which number does the formula of section 2 "
-            "differentiate?"): probability,
+                      "logarithm, which gives the same map once normalized). Which number does the formula of section 2 "
+                      "differentiate?"): probability,
         }))
 
     def same_map(a: Any, b: Any) -> bool:
@@ -633,8 +637,8 @@ def check_logit_grad_cam(grad_cam_fixed: Callable[[Any, str, np.ndarray, int], n
         return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-3, atol=1e-4, equal_nan=True))
 
     return _judge(cases, grad_cam_fixed, localized("Compare your function with the 'Grad-CAM by hand' cell of section 2, step "
-                                         "by step: which score does it differentiate, for which class, and over "
-                                         "which axes does it average?"), compare=same_map)
+                                                   "by step: which score does it differentiate, for which class, and over "
+                                                   "which axes does it average?"), compare=same_map)
 
 
 # --------------------------------------------------------------------------- chapter 4
@@ -665,7 +669,7 @@ def check_energy_share(energy_share: Callable[[np.ndarray, np.ndarray], float]) 
                 float((heatmap * mask).sum() / (heatmap * ~mask).sum()),
         }))
     return _judge(cases, energy_share, localized("Re-read the table's \"energy in mask\" line: a share of what, and which "
-                                       "part of it lies on the object?"))
+                                                 "part of it lies on the object?"))
 
 
 def _toy_score_and_gradient(weights: np.ndarray) -> tuple[Callable, Callable]:
@@ -732,7 +736,7 @@ def check_ig_bound(ig_bound: Callable[[np.ndarray, np.ndarray, float], np.ndarra
         expected = g * distance.sum(axis=-1)
         cases.append(((image, baseline, g), expected, {
             localized("Can the three colours' terms cancel? Only if the gradients' signs are known, and they are not: "
-            "bound each colour's term on its own."): g * np.abs((image - baseline).sum(axis=-1)),
+                      "bound each colour's term on its own."): g * np.abs((image - baseline).sum(axis=-1)),
             localized("A pixel's attribution adds the terms of all its colours: how many terms does the bound need?"):
                 g * distance.max(axis=-1),
             localized("The path starts at the baseline, not at black: what multiplies the mean gradient in the formula?"):
@@ -740,7 +744,7 @@ def check_ig_bound(ig_bound: Callable[[np.ndarray, np.ndarray, float], np.ndarra
             localized("Where does the largest gradient enter your bound?"): distance.sum(axis=-1),
         }))
     return _judge(cases, ig_bound, localized("Re-read the Integrated Gradients formula: for one pixel, which factors can "
-                                   "be bounded without running the model, and by what?"))
+                                             "be bounded without running the model, and by what?"))
 
 
 def check_integrated_gradients(integrated_gradients: Callable[[np.ndarray, np.ndarray, Callable, int], np.ndarray]
@@ -771,19 +775,19 @@ def check_integrated_gradients(integrated_gradients: Callable[[np.ndarray, np.nd
         right_ends = gradient(baseline[None] + ends[:, None, None, None] * (image - baseline)[None]).mean(axis=0)
         mistakes = {
             localized("Image times gradient is not measured from the baseline: is Σ of your attributions still "
-            "y(x) − y(x′) with the grey baseline?"):
+                      "y(x) − y(x′) with the grey baseline?"):
                 (image * _mean_path_gradient(image, baseline, gradient, steps)).sum(axis=-1),
             localized("Which α does the formula's sum use for its k-th point? Re-read the formula cell."):
                 ((image - baseline) * right_ends).sum(axis=-1),
         }
         if base != 0.0:  # with a black baseline the given function is right, which is why the bug hid
             mistakes = {localized("This is what the given function computes: test its completeness with a grey baseline "
-                        "(the cell above the exercise). Which image is on the path at α = 0?"):
+                                  "(the cell above the exercise). Which image is on the path at α = 0?"):
                             ((image - baseline) * from_black).sum(axis=-1), **mistakes}
         cases.append(((image, baseline, gradient, steps), expected, mistakes))
     return _judge(cases, integrated_gradients,
                   localized("Does Σ of your attributions equal y(x) − y(x′) for the toy score with a grey baseline (the cell "
-                  "above)? If not, compare your function line by line with the formula cell."), compare=lambda a, b: _close(a, b, atol=1e-8))
+                            "above)? If not, compare your function line by line with the formula cell."), compare=lambda a, b: _close(a, b, atol=1e-8))
 
 
 def _mean_path_gradient(image: np.ndarray, baseline: np.ndarray, gradient_fn: Callable, steps: int) -> np.ndarray:
@@ -850,17 +854,17 @@ def check_cell_ceiling(cell_ceiling: Callable[[np.ndarray, int], float]) -> Feed
         expected = float(blocks.max())
         cases.append(((mask, cell), expected, {
             localized("That is the cue's share of the whole image: what a map spread evenly over every pixel would give. "
-            "A coarse map can do better: where would you pour all of its mass?"): float(mask.mean()),
+                      "A coarse map can do better: where would you pour all of its mass?"): float(mask.mean()),
             localized("That is a number of pixels, not a share: a share lies between 0 and 1."): float(counts.max()),
             localized("That averages over the cells that touch the cue; the best map puts all of its mass into a single "
-            "cell. Which one?"): float(blocks[blocks > 0].mean()),
+                      "cell. Which one?"): float(blocks[blocks > 0].mean()),
             localized("That is the share of the cue that one cell covers; the question is the other way round: what share "
-            "of one cell's mass lands on the cue?"): float(counts.max() / mask.sum()),
+                      "of one cell's mass lands on the cue?"): float(counts.max() / mask.sum()),
         }))
     return _judge(cases, cell_ceiling,
                   localized("Imagine a map that puts all of its mass into one cell, spread evenly over that cell's pixels: "
-                  "what share of it lands on the cue, and which cell makes that share largest? Section 2's "
-                  "paragraph on Grad-CAM's cells may help."))
+                            "what share of it lands on the cue, and which cell makes that share largest? Section 2's "
+                            "paragraph on Grad-CAM's cells may help."))
 
 
 def check_uninformative_agreement(uninformative_agreement: Callable[[int], float]) -> Feedback:
@@ -881,14 +885,14 @@ def check_uninformative_agreement(uninformative_agreement: Callable[[int], float
     for n in (6, 2, 10, 3):
         cases.append(((n,), 1.0 / n, {
             localized("A tag that is never right still informs: its colour rules one class out. Which agreement makes every "
-            "colour as likely as every other, whatever the shape?"): 0.0,
+                      "colour as likely as every other, whatever the shape?"): 0.0,
             localized("Half right is far from useless: a model that trusts the tag wins half the time, more than by guessing."): 0.5,
             localized("That is where the tag gives the answer away."): 1.0,
             localized("Close: count the label's own colour among the colours too."): 1.0 / (n - 1),
         }))
     return _judge(cases, uninformative_agreement,
                   localized("The tag is useless when, for every shape, every colour is equally likely. "
-                  "`helpers.tag_information(agreement)` measures how many bits a tag still carries."),
+                            "`helpers.tag_information(agreement)` measures how many bits a tag still carries."),
                   compare=lambda a, b: _close(a, b, rtol=1e-3, atol=1e-4))
 
 
@@ -925,7 +929,7 @@ def check_model_contrast(model_contrast: Callable[[np.ndarray, np.ndarray, np.nd
             localized("The score is a difference of the two models' shares, not a ratio."): float(a.mean() / b.mean()),
         }))
     return _judge(cases, model_contrast, localized("Re-read the definition of the contrast above the table of every method: which "
-                                         "two numbers does it subtract, and what is each one averaged over?"))
+                                                   "two numbers does it subtract, and what is each one averaged over?"))
 
 
 EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
