@@ -16,6 +16,10 @@ machinery's own question. No hint contains the solution's expression (``tests/te
 feeds every checker zeros, a constant, random values, the negated and transposed answer, and looks
 for it).
 
+Every message and hint follows :func:`helpers.set_language`: English by default, Chinese after
+``set_language("zh")`` (the Chinese notebooks' first cell); the Chinese is in
+``helpers/exercises_zh.py`` and obeys the same hint policy (a question, ``？``, or 重读 …).
+
 The solutions live apart, in ``notebooks/solutions/`` (the tests run the checkers on them).
 
 Taught in: ``01_intermediate_activations`` (:func:`check_feature_map_side`,
@@ -33,6 +37,9 @@ import dataclasses
 from typing import Any, Callable, Iterable
 
 import numpy as np
+
+from helpers import exercises_zh as _exercises_zh
+from helpers.i18n import add_translations, localized
 
 __all__ = [
     "EXERCISES",
@@ -64,45 +71,61 @@ class Feedback:
         passed: ``True`` when the function gave the right result on every test case.
         message: what to do next (a hint), or how many cases were checked. Never the answer.
 
-    ``bool(feedback)`` is ``passed``; in a notebook the feedback shows as one line.
+    ``bool(feedback)`` is ``passed``; in a notebook the feedback shows as one line, in the language
+    set when it was made (:func:`helpers.set_language`).
 
     Taught in: all three chapters (their exercises).
     """
 
     passed: bool
     message: str
+    verdict: str = dataclasses.field(init=False, repr=False, compare=False, default="")
+    """"✅ Correct. " or "❌ Not yet. " in the language of the message (the one set when it was made)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", localized("✅ Correct. ") if self.passed else localized("❌ Not yet. "))
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __repr__(self) -> str:
-        return ("✅ Correct. " if self.passed else "❌ Not yet. ") + self.message
+        return self.verdict + self.message
 
     __str__ = __repr__
 
 
-_NOT_STARTED = "Replace `raise NotImplementedError` with your code, then run this cell again."
+add_translations("zh", _exercises_zh.CATALOGUE)
 
-_REREAD = ("Which quantity does the exercise ask for, and over which axes? Re-read {where}, then compare it with "
-           "your code one step at a time.")
-"""The machinery's own guiding question, for an answer that matches no known mistake."""
 
-_ABOVE = "the text just above this exercise"
+def _not_started() -> str:
+    return localized("Replace `raise NotImplementedError` with your code, then run this cell again.")
+
+
+def _reread(where: str | None = None) -> str:
+    """The machinery's own guiding question, for an answer that matches no known mistake.
+
+    ``where``: the cell to re-read (already in the current language); default: the text just above
+    the exercise.
+    """
+    return localized("Which quantity does the exercise ask for, and over which axes? Re-read {where}, then compare "
+                     "it with your code one step at a time.",
+                     where=where or localized("the text just above this exercise"))
 
 
 def _call(fn: Callable, *args: Any) -> tuple[Any, Feedback | None]:
     """Call the student's function; turn an exception or a missing return into feedback."""
     if not callable(fn):
-        return None, Feedback(False, f"Pass your function itself (its name, without parentheses), "
-                                     f"not a {type(fn).__name__}.")
+        return None, Feedback(False, localized("Pass your function itself (its name, without parentheses), "
+                                               "not a {type}.", type=type(fn).__name__))
     try:
         result = fn(*args)
     except NotImplementedError:
-        return None, Feedback(False, _NOT_STARTED)
+        return None, Feedback(False, _not_started())
     except Exception as error:  # the student's code: report, do not crash the notebook
-        return None, Feedback(False, f"Your function raised {type(error).__name__}: {error}")
+        return None, Feedback(False, localized("Your function raised {name}: {error}",
+                                               name=type(error).__name__, error=error))
     if result is None:
-        return None, Feedback(False, "Your function returned None: did you forget `return`?")
+        return None, Feedback(False, localized("Your function returned None: did you forget `return`?"))
     return result, None
 
 
@@ -121,10 +144,12 @@ def _is_guidance(hint: str) -> bool:
     points to the cell to re-read; it never states the recipe (a statement such as "weighted sum,
     then the ReLU, then divide by the maximum" *is* the solution). A generic hint that contains a
     question mark, or starts with "Re-read" / "Look again", is shown; any other is replaced by the
-    machinery's own question (:data:`_REREAD`).
+    machinery's own question (:func:`_reread`). The same rule holds for the Chinese hints: a
+    question mark (``？`` or ``?``), or a start with 重读 / 再读 / 回看 / 再看.
     """
     text = hint.strip()
-    return "?" in text or text.lower().startswith(("re-read", "reread", "look again"))
+    return ("?" in text or "？" in text or text.lower().startswith(("re-read", "reread", "look again"))
+            or text.startswith(("重读", "再读", "回看", "再看")))
 
 
 def _as_array(value: Any) -> np.ndarray | None:
@@ -153,29 +178,36 @@ def _describe(result: Any, expected: Any, compare: Callable[[Any, Any], bool]) -
     """
     got, want = _as_array(result), _as_array(expected)
     if got is None:
-        return (f"Your function returned a {type(result).__name__}, which is not a number or an array of numbers. ")
+        return localized("Your function returned a {type}, which is not a number or an array of numbers. ",
+                         type=type(result).__name__)
     if want is None:
         return ""
     if got.shape != want.shape:
         swapped = got.ndim == want.ndim and got.ndim >= 2 and sorted(got.shape) == sorted(want.shape)
-        return (f"Your result has shape {got.shape}; the expected result has shape {want.shape}"
-                + (" (the same axes in another order?). " if swapped else ". "))
+        if swapped:
+            return localized("Your result has shape {got}; the expected result has shape {want} (the same axes in "
+                             "another order?). ", got=got.shape, want=want.shape)
+        return localized("Your result has shape {got}; the expected result has shape {want}. ",
+                         got=got.shape, want=want.shape)
     if not np.all(np.isfinite(got)):
-        return "Your result contains NaN or infinite values: is there a division by zero, or a mean of an empty slice? "
+        return localized("Your result contains NaN or infinite values: is there a division by zero, or a mean of an "
+                         "empty slice? ")
     if got.size and not np.any(got) and np.any(want):
-        return ("Your function returns only zeros: does it use its inputs? " if got.size > 1 else
-                "Your function returns 0: does it use its inputs? ")
+        return (localized("Your function returns only zeros: does it use its inputs? ") if got.size > 1 else
+                localized("Your function returns 0: does it use its inputs? "))
     with np.errstate(all="ignore"):
         if np.any(want) and compare(-got, want):
-            return "Your result has the right size but the opposite sign: which term comes first, and in which direction? "
+            return localized("Your result has the right size but the opposite sign: which term comes first, and in "
+                             "which direction? ")
         if got.ndim >= 2 and got.shape == got.T.shape and compare(got.T, want):
-            return "Your result has the right values in the wrong orientation: which axis is which? "
+            return localized("Your result has the right values in the wrong orientation: which axis is which? ")
         if got.size > 1 and np.ptp(got) == 0 and np.ptp(want) > 0:
-            return "Your result is the same number everywhere: which part of the input should make it vary? "
+            return localized("Your result is the same number everywhere: which part of the input should make it "
+                             "vary? ")
         scale = float(np.vdot(got, want) / np.vdot(want, want)) if np.vdot(want, want) > 0 else 0.0
         if got.size > 1 and np.isfinite(scale) and scale > 0 and not np.isclose(scale, 1.0) and compare(got / scale, want):
-            return ("Your result is proportional to the right one, off by a constant factor: "
-                    "which step sets the scale? ")
+            return localized("Your result is proportional to the right one, off by a constant factor: "
+                             "which step sets the scale? ")
     return ""
 
 
@@ -202,9 +234,9 @@ def _judge(cases: Iterable[tuple[tuple, Any, dict[str, Any]]], fn: Callable, gen
         for hint, wrong in mistakes.items():
             if compare(result, wrong):
                 return Feedback(False, hint)
-        guidance = generic_hint if _is_guidance(generic_hint) else _REREAD.format(where=reread or _ABOVE)
+        guidance = generic_hint if _is_guidance(generic_hint) else _reread(reread)
         return Feedback(False, _diagnosis(result, expected, compare) + guidance)
-    return Feedback(True, f"Your function gives the right result on all {len(cases)} test cases.")
+    return Feedback(True, localized("Your function gives the right result on all {n} test cases.", n=len(cases)))
 
 
 # --------------------------------------------------------------------------- chapter 1
@@ -233,15 +265,15 @@ def check_feature_map_side(feature_map_side: Callable[[int, int], int]) -> Feedb
     cases = []
     for side, n in [(150, 1), (150, 4), (64, 2), (101, 3), (33, 2)]:
         cases.append(((side, n), _map_side(side, n), {
-            "A 3 × 3 'valid' convolution has no position for the outermost pixel row and column on each side: "
-            "it shrinks the map before the pooling halves it.": _map_side(side, n, shrink=0),
-            "Pooling 2 × 2 drops a last odd row or column: the side stays a whole number after every halving.":
+            localized("A 3 × 3 'valid' convolution has no position for the outermost pixel row and column on each side: "
+                      "it shrinks the map before the pooling halves it."): _map_side(side, n, shrink=0),
+            localized("Pooling 2 × 2 drops a last odd row or column: the side stays a whole number after every halving."):
                 _map_side(side, n, floor=False),
-            "A 3 × 3 'valid' convolution loses one pixel on *each* side.": _map_side(side, n, shrink=1),
-            "Each block ends with a 2 × 2 max pooling, which halves the side.": _map_side(side, n, pool=False),
+            localized("A 3 × 3 'valid' convolution loses one pixel on *each* side."): _map_side(side, n, shrink=1),
+            localized("Each block ends with a 2 × 2 max pooling, which halves the side."): _map_side(side, n, pool=False),
         }))
-    return _judge(cases, feature_map_side, "Follow one block at a time on Step 1's table: what does the convolution "
-                                           "do to 150, and what does the pooling do to the result?",
+    return _judge(cases, feature_map_side, localized("Follow one block at a time on Step 1's table: what does the convolution "
+                                                     "do to 150, and what does the pooling do to the result?"),
                   compare=lambda a, b: _close(a, b, rtol=0, atol=0))
 
 
@@ -267,20 +299,20 @@ def check_dense_params(dense_params: Callable[[int], int]) -> Feedback:
     for side in (150, 200, 64, 101, 90):
         s4 = _map_side(side, 4)
         cases.append(((side,), count(s4), {
-            "Each of the 512 units also has a bias.": count(s4, bias=False),
-            "The flattened vector holds every position of every channel of the last pooling layer.":
+            localized("Each of the 512 units also has a bias."): count(s4, bias=False),
+            localized("The flattened vector holds every position of every channel of the last pooling layer."):
                 count(s4, channels=False),
-            "The flattened vector holds every channel at every position of the last pooling layer, not one "
-            "number per channel.": count(1),
-            "Did you follow the side through the convolutions too, not only the poolings? "
-            "Step 1's table shows where 150 pixels end up.": count(side // 16),
-            "The side is a whole number after every pooling: exercise 1.1's function gives it.":
+            localized("The flattened vector holds every channel at every position of the last pooling layer, not one "
+                      "number per channel."): count(1),
+            localized("Did you follow the side through the convolutions too, not only the poolings? "
+                      "Step 1's table shows where 150 pixels end up."): count(side // 16),
+            localized("The side is a whole number after every pooling: exercise 1.1's function gives it."):
                 count(_map_side(side, 4, floor=False)),
-            "`dense_1` alone: the question leaves the other layers out.": count(s4) + 6 * 513,
+            localized("`dense_1` alone: the question leaves the other layers out."): count(s4) + 6 * 513,
         }))
-    return _judge(cases, dense_params, "Which array does `dense_1` read, and how many numbers does it hold for this "
-                                       "image size? Step 1's table answers both for 150 pixels, and its explanation "
-                                       "says how a dense layer's count follows.",
+    return _judge(cases, dense_params, localized("Which array does `dense_1` read, and how many numbers does it hold for this "
+                                                 "image size? Step 1's table answers both for 150 pixels, and its explanation "
+                                                 "says how a dense layer's count follows."),
                   compare=lambda a, b: _close(a, b, rtol=0, atol=0))
 
 
@@ -307,17 +339,17 @@ def check_layer_sparsity(layer_sparsity: Callable[[np.ndarray], tuple[float, flo
         zero = maps == 0
         expected = (zero.mean(), zero.all(axis=(0, 1)).mean())
         cases.append(((maps.astype("float32"),), expected, {
-            "This is still the classmate's version: its first share is right, its second is not. For "
-            "`maps[\"conv2d_2\"]`, print the shape of the boolean array it averages: does one entry stand for a "
-            "channel or for a position?": (expected[0], zero.all(axis=-1).mean()),
-            "You measured the share of *non-zero* activations: count the zeros.": (1 - expected[0], 1 - expected[1]),
-            "Give shares between 0 and 1, not percentages.": (100 * expected[0], 100 * expected[1]),
-            "A blank channel is zero at every position of its map, not at some position.":
+            localized("This is still the classmate's version: its first share is right, its second is not. For "
+                      "`maps[\"conv2d_2\"]`, print the shape of the boolean array it averages: does one entry stand for a "
+                      "channel or for a position?"): (expected[0], zero.all(axis=-1).mean()),
+            localized("You measured the share of *non-zero* activations: count the zeros."): (1 - expected[0], 1 - expected[1]),
+            localized("Give shares between 0 and 1, not percentages."): (100 * expected[0], 100 * expected[1]),
+            localized("A blank channel is zero at every position of its map, not at some position."):
                 (expected[0], zero.any(axis=(0, 1)).mean()),
-            "Return the zero share first, then the blank-channel share.": (expected[1], expected[0]),
+            localized("Return the zero share first, then the blank-channel share."): (expected[1], expected[0]),
         }))
-    return _judge(cases, layer_sparsity, "Run your function on `maps[\"conv2d_2\"]` and compare both shares with "
-                                         "Step 7's grid of that layer: which of the two disagrees with the picture?")
+    return _judge(cases, layer_sparsity, localized("Run your function on `maps[\"conv2d_2\"]` and compare both shares with "
+                                                   "Step 7's grid of that layer: which of the two disagrees with the picture?"))
 
 
 # --------------------------------------------------------------------------- chapter 2
@@ -342,14 +374,14 @@ def check_filter_loss(filter_loss: Callable[[np.ndarray, int, int], float]) -> F
         a[0, :, f] += 5  # the edge differs, as with zero padding
         inner = a[border:h - border, border:h - border]
         cases.append(((a, f, border), float(inner[..., f].mean()), {
-            "Leave the border out: drop `border` rows and columns on *every* side before averaging.":
+            localized("Leave the border out: drop `border` rows and columns on *every* side before averaging."):
                 float(a[..., f].mean()),
-            "Average one channel only, the filter's own.": float(inner.mean()),
-            "With border=0 your slice is empty: what does `a[0:-0]` contain? Try it.": float("nan"),
-            "The loss is the mean, not the sum: the sum grows with the size of the image.": float(inner[..., f].sum()),
+            localized("Average one channel only, the filter's own."): float(inner.mean()),
+            localized("With border=0 your slice is empty: what does `a[0:-0]` contain? Try it."): float("nan"),
+            localized("The loss is the mean, not the sum: the sum grows with the size of the image."): float(inner[..., f].sum()),
         }))
-    return _judge(cases, filter_loss, "Re-read section 1's loss cell: which positions and which channel does it "
-                                      "average? Here the border is an argument instead of 2.",
+    return _judge(cases, filter_loss, localized("Re-read section 1's loss cell: which positions and which channel does it "
+                                                "average? Here the border is an argument instead of 2."),
                   compare=lambda a, b: _close(a, b) or (np.ndim(a) == 0 and np.isnan(b) and np.isnan(float(a))))
 
 
@@ -374,19 +406,19 @@ def check_ascent_step(ascent_step: Callable[[np.ndarray, np.ndarray, float], np.
         rms = np.sqrt(np.mean(g**2))
         expected = image + eta * g / (rms + 1e-8)
         mistakes = {
-            "This is still the classmate's version: its steps are much smaller than step_size grey levels. "
-            "How does its divisor change when the image has more pixels? Compare it with section 2's "
-            "normalization.": image + eta * g / (np.sqrt(np.sum(g**2)) + 1e-8),
-            "Gradient *ascent*: the step goes up the gradient, not down.": image - eta * g / (rms + 1e-8),
-            "Normalize the gradient first: its raw size changes by orders of magnitude during the ascent "
-            "(section 2).": image + eta * g,
+            localized("This is still the classmate's version: its steps are much smaller than step_size grey levels. "
+                      "How does its divisor change when the image has more pixels? Compare it with section 2's "
+                      "normalization."): image + eta * g / (np.sqrt(np.sum(g**2)) + 1e-8),
+            localized("Gradient *ascent*: the step goes up the gradient, not down."): image - eta * g / (rms + 1e-8),
+            localized("Normalize the gradient first: its raw size changes by orders of magnitude during the ascent "
+                      "(section 2)."): image + eta * g,
         }
         if scale == 0.0:
-            mistakes = {"A zero gradient must not give NaN: what keeps section 2's division finite?":
+            mistakes = {localized("A zero gradient must not give NaN: what keeps section 2's division finite?"):
                         np.full(shape, np.nan)}
         cases.append(((image, g, eta), expected, mistakes))
-    return _judge(cases, ascent_step, "Compare your step with section 3's formula term by term: which way does it "
-                                      "move the image, and what is the gradient divided by?",
+    return _judge(cases, ascent_step, localized("Compare your step with section 3's formula term by term: which way does it "
+                                                "move the image, and what is the gradient divided by?"),
                   compare=lambda a, b: _close(a, b, rtol=1e-4, atol=1e-3) or (
                       np.shape(a) == np.shape(b) and bool(np.all(np.isnan(b))) and bool(np.any(np.isnan(a)))))
 
@@ -418,10 +450,10 @@ def check_silent_filters(silent_filters: Callable[[np.ndarray, int], np.ndarray]
         inner = a[border:h - border, border:h - border]
         expected = np.flatnonzero(~inner.any(axis=(0, 1)))
         mistakes = {
-            "Judge the interior only, the part the loss measures: a filter that fires only in the border has "
-            "zero gradient too.": np.flatnonzero(~a.any(axis=(0, 1))),
-            "Return the *silent* filters (all zeros), not the ones that fire.": np.flatnonzero(inner.any(axis=(0, 1))),
-            "A filter is silent when it is zero at *every* position, not at some position.":
+            localized("Judge the interior only, the part the loss measures: a filter that fires only in the border has "
+                      "zero gradient too."): np.flatnonzero(~a.any(axis=(0, 1))),
+            localized("Return the *silent* filters (all zeros), not the ones that fire."): np.flatnonzero(inner.any(axis=(0, 1))),
+            localized("A filter is silent when it is zero at *every* position, not at some position."):
                 np.flatnonzero((inner == 0).any(axis=(0, 1))),
         }
         cases.append(((a, border), expected, mistakes))
@@ -432,9 +464,9 @@ def check_silent_filters(silent_filters: Callable[[np.ndarray, int], np.ndarray]
         except (TypeError, ValueError):
             return False
 
-    return _judge(cases, silent_filters, "Which positions does the loss look at (section 1), and what must be true "
-                                         "of a filter there for its gradient to be zero (section 5)? The result is a "
-                                         "list of filter numbers.",
+    return _judge(cases, silent_filters, localized("Which positions does the loss look at (section 1), and what must be true "
+                                                   "of a filter there for its gradient to be zero (section 5)? The result is a "
+                                                   "list of filter numbers."),
                   compare=same_indices)
 
 
@@ -468,15 +500,15 @@ def check_class_score(class_score: Callable[[np.ndarray, np.ndarray, np.ndarray,
         expected = float(gap @ weights[:, c] + bias[c])
         logits = gap @ weights + bias
         cases.append(((maps, weights, bias, c), expected, {
-            "Global *average* pooling: the mean of each map, not its sum.": float(maps.sum(axis=(0, 1)) @ weights[:, c] + bias[c]),
-            "Add the class's bias.": float(gap @ weights[:, c]),
-            "The score is before the softmax (the logit), not a probability.":
+            localized("Global *average* pooling: the mean of each map, not its sum."): float(maps.sum(axis=(0, 1)) @ weights[:, c] + bias[c]),
+            localized("Add the class's bias."): float(gap @ weights[:, c]),
+            localized("The score is before the softmax (the logit), not a probability."):
                 float(np.exp(logits - logits.max())[c] / np.exp(logits - logits.max()).sum()),
-            "Global average pooling, not global max pooling.": float(maps.max(axis=(0, 1)) @ weights[:, c] + bias[c]),
+            localized("Global average pooling, not global max pooling."): float(maps.max(axis=(0, 1)) @ weights[:, c] + bias[c]),
         }))
-    return _judge(cases, class_score, "Re-read the formula under 'The class score is a weighted sum of map means': "
-                                      "which of its parts does your function compute differently? Try it on section "
-                                      "1's A, W, b and c and compare with the logit printed there.")
+    return _judge(cases, class_score, localized("Re-read the formula under 'The class score is a weighted sum of map means': "
+                                                "which of its parts does your function compute differently? Try it on section "
+                                                "1's A, W, b and c and compare with the logit printed there."))
 
 
 def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
@@ -507,19 +539,19 @@ def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarr
         per_position = (maps * grads.mean(axis=-1, keepdims=True)).sum(axis=-1)
         abs_alpha = maps @ np.abs(grads).mean(axis=(0, 1))
         cases.append(((maps, grads), expected, {
-            "Still the bug of the given function: its weights are averaged over the channels, so every channel "
-            "gets the same weight at a position. What should one weight α_k stand for: a channel, or a "
-            "position?": np.maximum(per_position, 0) / max(np.maximum(per_position, 0).max(), 1e-12),
-            "Your map has negative values: keep only the positive evidence (the ReLU) before normalizing.":
+            localized("Still the bug of the given function: its weights are averaged over the channels, so every channel "
+                      "gets the same weight at a position. What should one weight α_k stand for: a channel, or a "
+                      "position?"): np.maximum(per_position, 0) / max(np.maximum(per_position, 0).max(), 1e-12),
+            localized("Your map has negative values: keep only the positive evidence (the ReLU) before normalizing."):
                 raw / np.abs(raw).max(),
-            "Your map keeps negative values after the division: the ReLU comes before it.": raw / raw.max(),
-            "Divide by the maximum, so that the map ends at 1.": positive,
-            "Keep the sign of the gradients: a channel whose gradient is negative argues against the class.":
+            localized("Your map keeps negative values after the division: the ReLU comes before it."): raw / raw.max(),
+            localized("Divide by the maximum, so that the map ends at 1."): positive,
+            localized("Keep the sign of the gradients: a channel whose gradient is negative argues against the class."):
                 abs_alpha / abs_alpha.max(),
         }))
-    return _judge(cases, grad_cam_map, "Compare your function, line by line, with the 'Grad-CAM by hand' cell of "
-                                       "section 2: over which axes is each average taken, and what shape does "
-                                       "each intermediate result have?",
+    return _judge(cases, grad_cam_map, localized("Compare your function, line by line, with the 'Grad-CAM by hand' cell of "
+                                                 "section 2: over which axes is each average taken, and what shape does "
+                                                 "each intermediate result have?"),
                   compare=lambda a, b: _close(a, b, atol=1e-4))
 
 
@@ -592,9 +624,9 @@ def check_logit_grad_cam(grad_cam_fixed: Callable[[Any, str, np.ndarray, int], n
                 break
         probability = _grad_cam_reference(model, layer, image, class_index, "probability")
         cases.append(((model, layer, image, class_index), expected, {
-            "Your map is the same as the given function's: it still differentiates the probability (or its "
-            "logarithm, which gives the same map once normalized). Which number does the formula of section 2 "
-            "differentiate?": probability,
+            localized("Your map is the same as the given function's: it still differentiates the probability (or its "
+                      "logarithm, which gives the same map once normalized). Which number does the formula of section 2 "
+                      "differentiate?"): probability,
         }))
 
     def same_map(a: Any, b: Any) -> bool:
@@ -604,9 +636,9 @@ def check_logit_grad_cam(grad_cam_fixed: Callable[[Any, str, np.ndarray, int], n
             return False
         return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-3, atol=1e-4, equal_nan=True))
 
-    return _judge(cases, grad_cam_fixed, "Compare your function with the 'Grad-CAM by hand' cell of section 2, step "
-                                         "by step: which score does it differentiate, for which class, and over "
-                                         "which axes does it average?", compare=same_map)
+    return _judge(cases, grad_cam_fixed, localized("Compare your function with the 'Grad-CAM by hand' cell of section 2, step "
+                                                   "by step: which score does it differentiate, for which class, and over "
+                                                   "which axes does it average?"), compare=same_map)
 
 
 # --------------------------------------------------------------------------- chapter 4
@@ -630,14 +662,14 @@ def check_energy_share(energy_share: Callable[[np.ndarray, np.ndarray], float]) 
         mask[h // 4:h // 2 + 2, w // 5:w // 2 + 1] = True
         expected = float((heatmap * mask).sum() / heatmap.sum())
         cases.append(((heatmap, mask), expected, {
-            "Divide by the mass of the whole map, not by the number of pixels inside the mask.":
+            localized("Divide by the mass of the whole map, not by the number of pixels inside the mask."):
                 float((heatmap * mask).sum() / mask.sum()),
-            "That is the share of the *image* the object covers: weigh each pixel by the heatmap.": float(mask.mean()),
-            "Divide by the whole map's mass, not by the mass outside the object.":
+            localized("That is the share of the *image* the object covers: weigh each pixel by the heatmap."): float(mask.mean()),
+            localized("Divide by the whole map's mass, not by the mass outside the object."):
                 float((heatmap * mask).sum() / (heatmap * ~mask).sum()),
         }))
-    return _judge(cases, energy_share, "Re-read the table's \"energy in mask\" line: a share of what, and which "
-                                       "part of it lies on the object?")
+    return _judge(cases, energy_share, localized("Re-read the table's \"energy in mask\" line: a share of what, and which "
+                                                 "part of it lies on the object?"))
 
 
 def _toy_score_and_gradient(weights: np.ndarray) -> tuple[Callable, Callable]:
@@ -652,8 +684,8 @@ def _toy_score_and_gradient(weights: np.ndarray) -> tuple[Callable, Callable]:
     def gradient(batch: np.ndarray) -> np.ndarray:
         batch = np.asarray(batch, dtype="float64")
         if batch.ndim != 4 or batch.shape[1:] != weights.shape:
-            raise ValueError(f"gradient_fn takes a batch of images (m, {', '.join(map(str, weights.shape))}); "
-                             f"got shape {batch.shape}.")
+            raise ValueError(localized("gradient_fn takes a batch of images (m, {shape}); got shape {got}.",
+                                       shape=", ".join(map(str, weights.shape)), got=batch.shape))
         return weights * (1.0 - np.tanh(batch / 100.0) ** 2) / 100.0
 
     return score, gradient
@@ -703,16 +735,16 @@ def check_ig_bound(ig_bound: Callable[[np.ndarray, np.ndarray, float], np.ndarra
         distance = np.abs(image - baseline)
         expected = g * distance.sum(axis=-1)
         cases.append(((image, baseline, g), expected, {
-            "Can the three colours' terms cancel? Only if the gradients' signs are known, and they are not: "
-            "bound each colour's term on its own.": g * np.abs((image - baseline).sum(axis=-1)),
-            "A pixel's attribution adds the terms of all its colours: how many terms does the bound need?":
+            localized("Can the three colours' terms cancel? Only if the gradients' signs are known, and they are not: "
+                      "bound each colour's term on its own."): g * np.abs((image - baseline).sum(axis=-1)),
+            localized("A pixel's attribution adds the terms of all its colours: how many terms does the bound need?"):
                 g * distance.max(axis=-1),
-            "The path starts at the baseline, not at black: what multiplies the mean gradient in the formula?":
+            localized("The path starts at the baseline, not at black: what multiplies the mean gradient in the formula?"):
                 g * np.abs(image).sum(axis=-1),
-            "Where does the largest gradient enter your bound?": distance.sum(axis=-1),
+            localized("Where does the largest gradient enter your bound?"): distance.sum(axis=-1),
         }))
-    return _judge(cases, ig_bound, "Re-read the Integrated Gradients formula: for one pixel, which factors can "
-                                   "be bounded without running the model, and by what?")
+    return _judge(cases, ig_bound, localized("Re-read the Integrated Gradients formula: for one pixel, which factors can "
+                                             "be bounded without running the model, and by what?"))
 
 
 def check_integrated_gradients(integrated_gradients: Callable[[np.ndarray, np.ndarray, Callable, int], np.ndarray]
@@ -742,20 +774,20 @@ def check_integrated_gradients(integrated_gradients: Callable[[np.ndarray, np.nd
         ends = np.arange(1, steps + 1) / steps
         right_ends = gradient(baseline[None] + ends[:, None, None, None] * (image - baseline)[None]).mean(axis=0)
         mistakes = {
-            "Image times gradient is not measured from the baseline: is Σ of your attributions still "
-            "y(x) − y(x′) with the grey baseline?":
+            localized("Image times gradient is not measured from the baseline: is Σ of your attributions still "
+                      "y(x) − y(x′) with the grey baseline?"):
                 (image * _mean_path_gradient(image, baseline, gradient, steps)).sum(axis=-1),
-            "Which α does the formula's sum use for its k-th point? Re-read the formula cell.":
+            localized("Which α does the formula's sum use for its k-th point? Re-read the formula cell."):
                 ((image - baseline) * right_ends).sum(axis=-1),
         }
         if base != 0.0:  # with a black baseline the given function is right, which is why the bug hid
-            mistakes = {"This is what the given function computes: test its completeness with a grey baseline "
-                        "(the cell above the exercise). Which image is on the path at α = 0?":
+            mistakes = {localized("This is what the given function computes: test its completeness with a grey baseline "
+                                  "(the cell above the exercise). Which image is on the path at α = 0?"):
                             ((image - baseline) * from_black).sum(axis=-1), **mistakes}
         cases.append(((image, baseline, gradient, steps), expected, mistakes))
     return _judge(cases, integrated_gradients,
-                  "Does Σ of your attributions equal y(x) − y(x′) for the toy score with a grey baseline (the cell "
-                  "above)? If not, compare your function line by line with the formula cell.", compare=lambda a, b: _close(a, b, atol=1e-8))
+                  localized("Does Σ of your attributions equal y(x) − y(x′) for the toy score with a grey baseline (the cell "
+                            "above)? If not, compare your function line by line with the formula cell."), compare=lambda a, b: _close(a, b, atol=1e-8))
 
 
 def _mean_path_gradient(image: np.ndarray, baseline: np.ndarray, gradient_fn: Callable, steps: int) -> np.ndarray:
@@ -821,18 +853,18 @@ def check_cell_ceiling(cell_ceiling: Callable[[np.ndarray, int], float]) -> Feed
         counts = blocks * cell * cell
         expected = float(blocks.max())
         cases.append(((mask, cell), expected, {
-            "That is the cue's share of the whole image: what a map spread evenly over every pixel would give. "
-            "A coarse map can do better: where would you pour all of its mass?": float(mask.mean()),
-            "That is a number of pixels, not a share: a share lies between 0 and 1.": float(counts.max()),
-            "That averages over the cells that touch the cue; the best map puts all of its mass into a single "
-            "cell. Which one?": float(blocks[blocks > 0].mean()),
-            "That is the share of the cue that one cell covers; the question is the other way round: what share "
-            "of one cell's mass lands on the cue?": float(counts.max() / mask.sum()),
+            localized("That is the cue's share of the whole image: what a map spread evenly over every pixel would give. "
+                      "A coarse map can do better: where would you pour all of its mass?"): float(mask.mean()),
+            localized("That is a number of pixels, not a share: a share lies between 0 and 1."): float(counts.max()),
+            localized("That averages over the cells that touch the cue; the best map puts all of its mass into a single "
+                      "cell. Which one?"): float(blocks[blocks > 0].mean()),
+            localized("That is the share of the cue that one cell covers; the question is the other way round: what share "
+                      "of one cell's mass lands on the cue?"): float(counts.max() / mask.sum()),
         }))
     return _judge(cases, cell_ceiling,
-                  "Imagine a map that puts all of its mass into one cell, spread evenly over that cell's pixels: "
-                  "what share of it lands on the cue, and which cell makes that share largest? Section 2's "
-                  "paragraph on Grad-CAM's cells may help.")
+                  localized("Imagine a map that puts all of its mass into one cell, spread evenly over that cell's pixels: "
+                            "what share of it lands on the cue, and which cell makes that share largest? Section 2's "
+                            "paragraph on Grad-CAM's cells may help."))
 
 
 def check_uninformative_agreement(uninformative_agreement: Callable[[int], float]) -> Feedback:
@@ -852,15 +884,15 @@ def check_uninformative_agreement(uninformative_agreement: Callable[[int], float
     cases = []
     for n in (6, 2, 10, 3):
         cases.append(((n,), 1.0 / n, {
-            "A tag that is never right still informs: its colour rules one class out. Which agreement makes every "
-            "colour as likely as every other, whatever the shape?": 0.0,
-            "Half right is far from useless: a model that trusts the tag wins half the time, more than by guessing.": 0.5,
-            "That is where the tag gives the answer away.": 1.0,
-            "Close: count the label's own colour among the colours too.": 1.0 / (n - 1),
+            localized("A tag that is never right still informs: its colour rules one class out. Which agreement makes every "
+                      "colour as likely as every other, whatever the shape?"): 0.0,
+            localized("Half right is far from useless: a model that trusts the tag wins half the time, more than by guessing."): 0.5,
+            localized("That is where the tag gives the answer away."): 1.0,
+            localized("Close: count the label's own colour among the colours too."): 1.0 / (n - 1),
         }))
     return _judge(cases, uninformative_agreement,
-                  "The tag is useless when, for every shape, every colour is equally likely. "
-                  "`helpers.tag_information(agreement)` measures how many bits a tag still carries.",
+                  localized("The tag is useless when, for every shape, every colour is equally likely. "
+                            "`helpers.tag_information(agreement)` measures how many bits a tag still carries."),
                   compare=lambda a, b: _close(a, b, rtol=1e-3, atol=1e-4))
 
 
@@ -889,15 +921,15 @@ def check_model_contrast(model_contrast: Callable[[np.ndarray, np.ndarray, np.nd
         expected = float(a.mean() - b.mean())
         pooled = float((shape_maps * masks).sum() / shape_maps.sum() - (background_maps * masks).sum() / background_maps.sum())
         cases.append(((shape_maps, background_maps, masks), expected, {
-            "The sign is reversed: the shape model's share comes first.": -expected,
-            "Use each heatmap's share of mass on the shape, not its mean value on the shape.":
+            localized("The sign is reversed: the shape model's share comes first."): -expected,
+            localized("Use each heatmap's share of mass on the shape, not its mean value on the shape."):
                 float(np.mean([s[m].mean() for s, m in zip(shape_maps, masks)])
                       - np.mean([g[m].mean() for g, m in zip(background_maps, masks)])),
-            "Take the share per image, then average over the images: every image counts the same.": pooled,
-            "The score is a difference of the two models' shares, not a ratio.": float(a.mean() / b.mean()),
+            localized("Take the share per image, then average over the images: every image counts the same."): pooled,
+            localized("The score is a difference of the two models' shares, not a ratio."): float(a.mean() / b.mean()),
         }))
-    return _judge(cases, model_contrast, "Re-read the definition of the contrast above the table of every method: which "
-                                         "two numbers does it subtract, and what is each one averaged over?")
+    return _judge(cases, model_contrast, localized("Re-read the definition of the contrast above the table of every method: which "
+                                                   "two numbers does it subtract, and what is each one averaged over?"))
 
 
 EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {

@@ -4,6 +4,9 @@ Every explorer keeps its logic in plain functions (shown once in the notebook wi
 static output) and only wires widgets to them, so notebooks run headless under nbval. Redraws go
 into one ``Output`` area, cleared each time, so figures do not pile up (a known Colab problem).
 
+Controls, captions and messages follow :func:`helpers.set_language` (their Chinese is in
+``helpers/widgets_zh.py``); the figures' own text stays English (Colab has no CJK font by default).
+
 Taught in: ``01_intermediate_activations`` and ``03_class_activation_maps``.
 """
 
@@ -14,12 +17,16 @@ from typing import Callable
 
 import numpy as np
 
+from helpers import widgets_zh as _widgets_zh
 from helpers.data import CLASS_NAMES, load_image, make_shapes
+from helpers.i18n import add_translations, localized
 
 __all__ = [
     "example_images", "decode_upload", "ImageChooser", "draw_channel_view", "ActivationExplorer",
     "draw_cam_view", "CAMExplorer", "get_default_cam_layer",
 ]
+
+add_translations("zh", _widgets_zh.CATALOGUE)
 
 
 
@@ -52,7 +59,7 @@ def decode_upload(value, size: int | tuple[int, int] | None = None) -> tuple[str
     else:
         files = list(value or ())
     if not files:
-        raise ValueError("No file was uploaded.")
+        raise ValueError(localized("No file was uploaded."))
     item = files[-1]
     name, content = item.get("name", "upload"), bytes(item["content"])
     try:
@@ -60,7 +67,8 @@ def decode_upload(value, size: int | tuple[int, int] | None = None) -> tuple[str
             pil.load()
             return name, load_image(pil, size=size)
     except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"The uploaded file {name!r} is not a readable image: {err}") from err
+        raise ValueError(localized("The uploaded file {name} is not a readable image: {error}",
+                                   name=repr(name), error=err)) from err
 
 
 class ImageChooser:
@@ -75,15 +83,16 @@ class ImageChooser:
     """
 
     def __init__(self, options: dict[str, np.ndarray], size: int | tuple[int, int] = 150,
-                 description: str = "Image"):
+                 description: str | None = None):
         import ipywidgets as widgets
 
         if not options:
-            raise ValueError("ImageChooser needs at least one image.")
+            raise ValueError(localized("ImageChooser needs at least one image."))
         self.size = size
         self.images = dict(options)
-        self.dropdown = widgets.Dropdown(options=list(self.images), description=description)
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload")
+        self.dropdown = widgets.Dropdown(options=list(self.images),
+                                         description=localized("Image") if description is None else description)
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description=localized("Upload"))
         self.message = widgets.HTML()
         self.widget = widgets.HBox([self.dropdown, self.upload, self.message])
         self._callbacks: list[Callable[[np.ndarray], None]] = []
@@ -175,13 +184,16 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
     from helpers.plotting import as_display_image
 
     if layer not in maps:
-        raise ValueError(f"No maps for layer {layer!r}; available: {', '.join(maps)}.")
+        raise ValueError(localized("No maps for layer {layer}; available: {available}.",
+                                   layer=repr(layer), available=", ".join(maps)))
     value = np.asarray(maps[layer])
     if value.ndim != 3:
-        raise ValueError(f"Expected (h, w, c) maps for one image; got shape {value.shape} for {layer!r}.")
+        raise ValueError(localized("Expected (h, w, c) maps for one image; got shape {shape} for {layer}.",
+                                   shape=value.shape, layer=repr(layer)))
     h, w, c = value.shape
     if not 0 <= int(channel) < c:
-        raise ValueError(f"Layer {layer!r} has channels 0..{c - 1}; got channel {channel}.")
+        raise ValueError(localized("Layer {layer} has channels 0..{last}; got channel {channel}.",
+                                   layer=repr(layer), last=c - 1, channel=channel))
     channel = int(channel)
     channel_map = value[..., channel]
     peak = float(channel_map.max())
@@ -226,8 +238,10 @@ def draw_channel_view(fig, image: np.ndarray, maps: dict[str, np.ndarray], layer
     state["source"] = image
     state["ax_map"].set_title(title_map, fontsize=9)
     zeros = float((channel_map == 0).mean())
-    status = "all zero for this image" if peak == 0 else f"peak {peak:.2f}, zero at {zeros:.0%} of positions"
-    return f"{layer} · channel {channel} of {c} · {h}×{w} map · {status}"
+    status = (localized("all zero for this image") if peak == 0 else
+              localized("peak {peak:.2f}, zero at {zeros:.0%} of positions", peak=peak, zeros=zeros))
+    return localized("{layer} · channel {channel} of {c} · {h}×{w} map · {status}",
+                     layer=layer, channel=channel, c=c, h=h, w=w, status=status)
 
 
 class ActivationExplorer:
@@ -288,9 +302,9 @@ class ActivationExplorer:
         self.last_redraw_seconds = 0.0
         self.caption_text = ""
         self.figure = Figure(figsize=figsize, dpi=dpi)
-        self.layer = widgets.Dropdown(options=self.layers, value=self.layers[0], description="Layer")
+        self.layer = widgets.Dropdown(options=self.layers, value=self.layers[0], description=localized("Layer"))
         self.channel = widgets.IntSlider(value=0, min=0, max=self._channels(self.layers[0]) - 1,
-                                         description="Channel", continuous_update=True)
+                                         description=localized("Channel"), continuous_update=True)
         self.view = widgets.Image(format="jpeg")
         self.caption = widgets.HTML()
         self.widget = widgets.VBox([self.chooser.widget, widgets.HBox([self.layer, self.channel]),
@@ -388,7 +402,7 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
     probabilities = np.asarray(explainer.probabilities(np.asarray(result.scores[:1], np.float32)))[0]
     names = list(class_names) if len(class_names) == len(probabilities) else [str(i) for i in range(len(probabilities))]
     top = int(np.argmax(probabilities))
-    where = f"layer {explainer.layer}" if explainer.layer else "input pixels"
+    where = localized("layer {layer}", layer=explainer.layer) if explainer.layer else localized("input pixels")
     title_map = f"{explainer.name} · {explainer.layer or 'pixels'}"
     title_overlay = f"class: {names[chosen]}"
     state = getattr(fig, "_cam_view", None)
@@ -419,9 +433,10 @@ def draw_cam_view(fig, model, image: np.ndarray, method: str = "grad_cam", layer
             ax.set_ylim(h - 0.5, -0.5)
         ax_map.set_title(title_map, fontsize=9)
         ax_overlay.set_title(title_overlay, fontsize=9)
-    empty = " · no positive evidence (map is all zeros)" if caught else ""
-    return (f"explaining '{names[chosen]}' (p = {probabilities[chosen]:.3f}) · model's top class: "
-            f"'{names[top]}' (p = {probabilities[top]:.3f}) · {where}{empty}")
+    empty = localized(" · no positive evidence (map is all zeros)") if caught else ""
+    return localized("explaining '{name}' (p = {p:.3f}) · model's top class: '{top}' (p = {p_top:.3f}) · "
+                     "{where}{empty}", name=names[chosen], p=probabilities[chosen], top=names[top],
+                     p_top=probabilities[top], where=where, empty=empty)
 
 
 class CAMExplorer:
@@ -469,7 +484,7 @@ class CAMExplorer:
                 offered.append(("CAM", "cam"))
             except ValueError:
                 pass  # no GAP → Dense head: Grad-CAM only
-            self.method = widgets.ToggleButtons(options=offered, value="grad_cam", description="Method")
+            self.method = widgets.ToggleButtons(options=offered, value="grad_cam", description=localized("Method"))
         else:
             from helpers.explainers import method_class
 
@@ -483,12 +498,12 @@ class CAMExplorer:
                 offered.append((cls.title or cls.name, cls.name))
             values = [value for _, value in offered]
             self.method = widgets.Dropdown(options=offered, value="grad_cam" if "grad_cam" in values else values[0],
-                                           description="Method")
+                                           description=localized("Method"))
         self.class_picker = widgets.Dropdown(
-            options=[("top class", -1)] + [(name, i) for i, name in enumerate(self.class_names)],
-            value=-1, description="Class")
-        self.layer = widgets.Dropdown(options=self.layers, value=default_layer, description="Layer")
-        self.alpha = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, description="Alpha",
+            options=[(localized("top class"), -1)] + [(name, i) for i, name in enumerate(self.class_names)],
+            value=-1, description=localized("Class"))
+        self.layer = widgets.Dropdown(options=self.layers, value=default_layer, description=localized("Layer"))
+        self.alpha = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, description=localized("Alpha"),
                                          continuous_update=False)
         self.figure = Figure(figsize=figsize, dpi=dpi)
         self.view = widgets.Image(format="jpeg")

@@ -1,5 +1,5 @@
 """The exercises' checkers: they accept the solutions in notebooks/solutions/, reject the common
-wrong answers with the right hint, and never print the expected values."""
+wrong answers with the right hint, and never print the expected values, in English and in Chinese."""
 
 from __future__ import annotations
 
@@ -15,10 +15,44 @@ import pytest
 
 from helpers import exercises
 from helpers.exercises import EXERCISES, Feedback
+from helpers.i18n import get_language, localized, set_language, translate_text
 
 SOLUTIONS = pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 CHAPTERS = (1, 2, 3, 4, 5)
 """The chapters with exercises (chapter 5: the shortcut lab)."""
+LANGUAGES = ("en", "zh")
+"""The languages of the feedback (``helpers.set_language``)."""
+
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[ ,'’-]+[A-Za-z]{2,}){2,}")
+
+
+def english_left(text: str) -> list[str]:
+    """The English phrases (three words in a row) of a Chinese text, code spans and quoted names left out."""
+    return ENGLISH_SENTENCE.findall(re.sub(r"`[^`]*`|“[^”]*”", " ", text))
+
+
+def is_guidance(message: str) -> bool:
+    """The hint policy's test, in both languages: a question (? or ？), or a pointer to re-read a cell."""
+    return any(mark in message for mark in ("?", "？", "Re-read", "重读", "再读"))
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """Every test leaves the course in English, whatever it set."""
+    yield
+    set_language("en")
+
+
+def _checked(language: str, check, answer) -> Feedback:
+    """``check(answer)`` with the feedback in ``language`` (warnings of the wrong answers silenced)."""
+    set_language(language)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return check(answer)
+    finally:
+        set_language("en")
 
 
 @pytest.fixture(scope="module")
@@ -271,9 +305,10 @@ def test_an_unrecognised_wrong_answer_gets_the_general_hint():
     assert not feedback and "Which array does `dense_1` read" in feedback.message
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("name", ["feature_map_side", "dense_params", "layer_sparsity", "filter_loss",
                                   "ascent_step", "silent_filters"])
-def test_chapter_1_and_2_hints_guide_without_giving_the_recipe(name):
+def test_chapter_1_and_2_hints_guide_without_giving_the_recipe(name, language):
     """Unrecognised wrong answers (zeros, a constant, random values, the negated answer) get a guiding question,
     never the solution's expression; the find-the-bug exercises' given versions are named as such."""
     chapter, check = EXERCISES[name]
@@ -289,30 +324,27 @@ def test_chapter_1_and_2_hints_guide_without_giving_the_recipe(name):
                "/ (rms", "height - border", "interior.mean", "~interior.any", "np.flatnonzero", "maps == 0",
                "step_size ×", "+ 1e-8)"]
     for wrong in wrong_answers:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            message = check(wrong).message
-        assert "?" in message, (name, message)
+        message = _checked(language, check, wrong).message
+        assert "?" in message or "？" in message, (name, message)
         assert not any(recipe in message for recipe in recipes), (name, message)
 
 
-def test_feedback_never_contains_the_expected_values(solutions):
-    """A checker that printed the answer could be used to read it off."""
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_feedback_never_contains_the_expected_values(solutions, language):
+    """A checker that printed the answer could be used to read it off (in either language)."""
     ch1 = solutions[1]
     expected = {str(ch1["dense_params"](s)) for s in (150, 200, 64, 101, 90)}
     expected |= {str(ch1["feature_map_side"](s, n)) for s, n in [(150, 1), (150, 4), (64, 2), (101, 3), (33, 2)]}
     messages = []
     for name, (_, check) in EXERCISES.items():
         for wrong, _ in WRONG[name]:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                messages.append(check(wrong).message)
-        messages.append(check(lambda *args: 0).message)
+            messages.append(_checked(language, check, wrong).message)
+        messages.append(_checked(language, check, lambda *args: 0).message)
     # Shapes may be named (they give no value away); apart from them only the numbers of the
     # hints' own wording appear ("3 × 3", "2 × 2", "1e-8", "1/Z", "border=0", "512 units", "150 pixels",
     # "exercise 1.1", "conv2d_2", "section 2"), never a result.
     numbers = {number for message in messages
-               for number in re.findall(r"\d+(?:\.\d+)?", re.sub(r"shape \([\d, ]*\)", "", message))}
+               for number in re.findall(r"\d+(?:\.\d+)?", re.sub(r"(?:shape|形状是) \([\d, ]*\)", "", message))}
     assert numbers <= {"0", "1", "2", "3", "5", "7", "8", "1.1", "150", "512"}, numbers
     assert not numbers & {value for value in expected if len(value) > 1}
 
@@ -435,8 +467,9 @@ def test_every_checker_is_registered_and_has_a_solution(solutions):
         assert name in solutions[chapter], f"notebooks/solutions/ch{chapter}_solutions.py has no {name}()"
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("checker", sorted(_checkers()))
-def test_no_hint_contains_the_solution(checker, solutions):
+def test_no_hint_contains_the_solution(checker, solutions, language):
     check = _checkers()[checker]
     name, chapter = _registered(check)
     forbidden = _solution_expressions(chapter, name)
@@ -444,17 +477,17 @@ def test_no_hint_contains_the_solution(checker, solutions):
     forbidden |= {_normal(f) for f in getattr(check, "forbidden_in_hints", ())}
     leaks = {}
     for kind, wrong in _wrong_answers(solutions[chapter][name]).items():
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            feedback = check(wrong)
+        feedback = _checked(language, check, wrong)
         if not wrong.differed:
             continue  # this "wrong" answer happens to be the right one on every case
         if feedback.passed and kind == "the transposed answer":
             continue  # the order does not matter to this checker (a set of indices, reversed)
         assert not feedback.passed, (checker, kind)
         assert feedback.message.strip(), (checker, kind)
-        if kind == "random values":  # matches no known mistake: the hint must guide
-            assert "?" in feedback.message or "Re-read" in feedback.message, (checker, feedback.message)
+        if kind == "random values":  # matches no known mistake: the hint must guide (a question, or re-read)
+            assert is_guidance(feedback.message), (checker, feedback.message)
+        if language == "zh":
+            assert CJK.search(feedback.message) and not english_left(feedback.message), (checker, feedback.message)
         found = _leaks(feedback.message, forbidden)
         if found:
             leaks[kind] = (found, feedback.message)
@@ -513,3 +546,66 @@ def test_a_compare_that_raises_does_not_crash_the_hint():
 
     feedback = exercises._judge([((1,), np.arange(1.0, 4.0), {})], lambda x: np.ones(3) * 9, "Why?", compare=fussy)
     assert not feedback and feedback.message.endswith("Why?")
+
+
+# --------------------------------------------------------------------------- the feedback in Chinese
+# helpers.set_language("zh") (the Chinese notebooks' first cell) makes every checker answer in
+# Chinese: every check_* function (discovered, as above) is run on a stub, an exception, a missing
+# return, a non-function, its common wrong answers and its solution, in both languages.
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+def _raises(*args):
+    raise KeyError(3)
+
+
+def _forgot_return(*args):
+    pass
+
+
+@pytest.mark.parametrize("checker", sorted(_checkers()))
+def test_every_checker_answers_in_the_language_set(checker, solutions):
+    check = _checkers()[checker]
+    name, chapter = _registered(check)
+    answers = [_stub, _raises, _forgot_return, 42, lambda *args: 0]
+    answers += [wrong for wrong, _ in WRONG.get(name, [])]
+    for answer in answers:
+        english, chinese = _checked("en", check, answer), _checked("zh", check, answer)
+        assert not english and not chinese, (checker, answer)
+        assert repr(english).startswith("❌ Not yet. ") and not CJK.search(repr(english)), repr(english)
+        assert repr(chinese).startswith("❌ 还不对。"), repr(chinese)
+        assert CJK.search(chinese.message) and not english_left(chinese.message), (checker, chinese.message)
+        # the build tool turns the English notebooks' stored feedback into exactly what zh prints
+        assert translate_text(repr(english)) == repr(chinese), (checker, repr(english))
+    right_en, right_zh = _checked("en", check, solutions[chapter][name]), _checked("zh", check, solutions[chapter][name])
+    assert right_en and right_zh
+    assert repr(right_en).startswith("✅ Correct. Your function gives the right result on all ")
+    assert repr(right_zh).startswith("✅ 正确。你的函数在全部 ") and not english_left(repr(right_zh))
+    assert translate_text(repr(right_en)) == repr(right_zh)
+    assert get_language() == "en"
+
+
+def test_the_stub_message_of_the_notebooks_is_unchanged_in_english():
+    """The English notebooks store this output (nbval compares it): the catalogue must not change it."""
+    assert repr(exercises.check_energy_share(_stub)) == (
+        "❌ Not yet. Replace `raise NotImplementedError` with your code, then run this cell again.")
+
+
+def test_the_hint_policy_reads_the_same_in_both_languages():
+    """A hint that guides in English (a question, or "Re-read ...") guides in Chinese (？, 重读 ...), and a
+    statement stays one: the machinery shows the same kind of hint whatever the language."""
+    from helpers.exercises_zh import CATALOGUE
+
+    for english, chinese in CATALOGUE.items():
+        assert exercises._is_guidance(english) == exercises._is_guidance(chinese), (english, chinese)
+    cases = [((np.ones(3),), np.arange(3.0), {})]
+    set_language("zh")
+    statement = localized("The tag is useless when, for every shape, every colour is equally likely. "
+                          "`helpers.tag_information(agreement)` measures how many bits a tag still carries.")
+    message = exercises._judge(cases, lambda x: x, statement).message
+    assert statement not in message and "请重读这道练习正上方的说明" in message
+    question = localized("Where does the largest gradient enter your bound?")
+    assert question in exercises._judge(cases, lambda x: x, question).message
+    assert exercises._is_guidance("重读第 1 节的单元格。") and not exercises._is_guidance("先求平均，再除以最大值。")

@@ -308,3 +308,73 @@ def test_the_cam_caption_reads_probabilities_from_the_core(tiny_images):
     finally:
         plt.close(fig)
     assert f"explaining 'b' (p = {expected[1]:.3f})" in caption, caption
+
+
+# --------------------------------------------------------------------------- the explorers in Chinese
+# helpers.set_language("zh") (the Chinese notebooks' first cell) turns the controls' labels, the
+# captions and the messages Chinese; the figures' own text stays English (Colab has no CJK font).
+
+@pytest.fixture
+def chinese():
+    from helpers.i18n import set_language
+
+    set_language("zh")
+    yield
+    set_language("en")
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u3400" <= char <= "\u9fff" for char in text)
+
+
+def test_the_explorers_speak_english_by_default(tiny_gap_model, tiny_images):
+    explorer = widgets.ActivationExplorer(tiny_gap_model, {"a": tiny_images[0]}, figsize=(6, 2), dpi=40)
+    assert (explorer.chooser.dropdown.description, explorer.chooser.upload.description,
+            explorer.layer.description, explorer.channel.description) == ("Image", "Upload", "Layer", "Channel")
+    cam = widgets.CAMExplorer(tiny_gap_model, images={"a": tiny_images[0]}, class_names=("a", "b", "c"))
+    assert (cam.method.description, cam.class_picker.description, cam.layer.description,
+            cam.alpha.description) == ("Method", "Class", "Layer", "Alpha")
+    assert cam.class_picker.options[0] == ("top class", -1)
+    assert cam.caption_text.startswith("explaining '") and not _has_chinese(cam.caption_text)
+
+
+def test_the_activation_explorer_follows_the_language(chinese, tiny_gap_model, tiny_images):
+    explorer = widgets.ActivationExplorer(tiny_gap_model, {"a": tiny_images[0]}, figsize=(6, 2), dpi=40)
+    labels = (explorer.chooser.dropdown.description, explorer.chooser.upload.description,
+              explorer.layer.description, explorer.channel.description)
+    assert labels == ("图像", "上传", "层", "通道")
+    explorer.layer.value = "block1_pool"
+    assert explorer.caption_text.startswith("block1_pool · 通道 0（共 8 个）· ")
+    assert "特征图" in explorer.caption_text and ("峰值" in explorer.caption_text or "全为零" in explorer.caption_text)
+    assert [ax.get_title() for ax in explorer.figure.axes[:1]] == ["input"]  # figure text stays English
+    _choose_file(explorer.chooser.upload, "notes.txt", b"not an image")
+    assert "不是可读取的图像" in explorer.chooser.message.value
+
+
+def test_the_cam_explorer_follows_the_language(chinese, tiny_gap_model, tiny_images):
+    cam = widgets.CAMExplorer(tiny_gap_model, images={"a": tiny_images[0]}, class_names=("a", "b", "c"))
+    assert (cam.method.description, cam.class_picker.description, cam.layer.description,
+            cam.alpha.description) == ("方法", "类别", "层", "透明度")
+    assert cam.class_picker.options[0] == ("得分最高的类别", -1)
+    assert cam.caption_text.startswith("解释的类别：“") and "模型得分最高的类别" in cam.caption_text
+    assert "· 层 " in cam.caption_text
+
+
+def test_the_explorers_messages_follow_the_language(chinese, tiny_images):
+    with pytest.raises(ValueError, match="没有上传文件"):
+        widgets.decode_upload(())
+    with pytest.raises(ValueError, match="上传的文件 'a.png' 不是可读取的图像"):
+        widgets.decode_upload(_upload_value("a.png", b"nope"))
+    with pytest.raises(ValueError, match="至少需要一张图像"):
+        widgets.ImageChooser({})
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    maps = {"conv": np.zeros((4, 4, 2), np.float32)}
+    caption = widgets.draw_channel_view(fig, tiny_images[0], maps, "conv", 1)
+    assert caption == "conv · 通道 1（共 2 个）· 4×4 特征图 · 对这张图像全为零"
+    with pytest.raises(ValueError, match=r"层 'conv' 的通道编号是 0\.\.1；收到的是通道 5"):
+        widgets.draw_channel_view(fig, tiny_images[0], maps, "conv", 5)
+    with pytest.raises(ValueError, match="层 'dense' 没有特征图；可选的层：conv"):
+        widgets.draw_channel_view(fig, tiny_images[0], maps, "dense", 0)
+    plt.close(fig)
