@@ -474,8 +474,9 @@ class XRay:
 
     # ------------------------------------------------------------------ model, image, caches
     def _set_model(self, model, input_range=None, class_names=None, layer=None) -> None:
+        from helpers.activations import feature_map_layers
         from helpers.explainers import get_explainer
-        from helpers.layers import conv_layer_names, spatial_layer_names
+        from helpers.layers import spatial_layer_names
 
         loaded, name = load_explorer_model(model)
         detected, reason = detect_input_range(loaded)
@@ -489,7 +490,7 @@ class XRay:
         self.range_reason = (localized("given") if input_range is not None else reason)
         self.size = _model_size(loaded)
         spatial = set(spatial_layer_names(loaded))
-        self.layers = [p for p in conv_layer_names(loaded) if p in spatial]
+        self.layers = [p for p in feature_map_layers(loaded) if p in spatial]
         if explainer.layer not in self.layers:
             self.layers.append(explainer.layer)
         self.layer = explainer.layer
