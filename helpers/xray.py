@@ -651,15 +651,20 @@ class XRay:
         from helpers.filters import filter_ascent
 
         low, high = self.input_range
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = filter_ascent(self.model, layer, [int(channel)], steps=self.pattern_steps,
-                                       pre_activation="auto", step_size=2.0 * (high - low) / 255.0,
-                                       progress=False)
-            value = (result.images[0], float(result.activations[0]))
-        except (ValueError, TypeError, AttributeError) as err:
-            value = (None, localized("no pattern: {reason}", reason=str(err).split(". ")[0]))
+        value = None
+        for border in (2, 0):  # a map of a few positions: measure them all rather than refuse
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = filter_ascent(self.model, layer, [int(channel)], steps=self.pattern_steps,
+                                           pre_activation="auto", step_size=2.0 * (high - low) / 255.0,
+                                           border=border, progress=False)
+                value = (result.images[0], float(result.activations[0]))
+                break
+            except (ValueError, TypeError, AttributeError) as err:
+                value = (None, localized("no pattern: {reason}", reason=str(err).split(". ")[0]))
+                if "border" not in str(err):
+                    break
         self._patterns[key] = value
         self.pattern_computations += 1
         return value

@@ -170,7 +170,8 @@ add_translations("zh", {
         "请传入函数本身（函数名，不带括号），而不是 {kind}。",
     "Your function raised {kind}: {error}": "你的函数抛出了 {kind}：{error}",
     "Your function returned None: did you forget `return`?": "你的函数返回了 None：是不是忘了 `return`？",
-    "Your result has shape {got}, the exercise asks for shape {want}. ": "你的结果形状是 {got}，练习要求的形状是 {want}。",
+    "Your result has shape {got}, the exercise asks for shape {want}. ":
+        "你的结果形状是 {got}，练习要求的形状是 {want}。",
     "Your function gives the right result on all {n} test cases.": "你的函数在全部 {n} 个测试用例上结果正确。",
     "A channel's weight alone does not say what it adds: how strongly did it fire on this image?":
         "只看通道的权重说明不了它贡献了多少：它在这张图像上激活有多强？",
@@ -189,8 +190,10 @@ add_translations("zh", {
     "activation.": "梯度本身只说明分数有多敏感，不说明通道贡献了多少：请乘以激活。",
     "One number per channel: add up over the two position axes only.": "每个通道一个数：只在两个位置轴上求和。",
     "What does a first-order Taylor term look like for one position? Re-read the cell on other heads, then add "
-    "those terms up per channel.": "对一个位置来说，一阶泰勒项是什么样子？重读“其他输出头”那一格，再逐通道把这些项加起来。",
-    "Neighbouring positions are `jump` input pixels apart, not one.": "相邻位置在输入上相隔 `jump` 个像素，而不是一个。",
+    "those terms up per channel.":
+        "对一个位置来说，一阶泰勒项是什么样子？重读“其他输出头”那一格，再逐通道把这些项加起来。",
+    "Neighbouring positions are `jump` input pixels apart, not one.":
+        "相邻位置在输入上相隔 `jump` 个像素，而不是一个。",
     "`start + jump × index` is the window's centre, not its top-left corner.":
         "`start + jump × index` 是窗口的中心，不是左上角。",
     "Rows first, then columns: check which index goes with which axis.": "先行后列：检查哪个下标对应哪个轴。",
