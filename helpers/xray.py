@@ -27,7 +27,9 @@ Taught in: ``06_xray``.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import os
 import pathlib
 import tempfile
@@ -59,6 +61,18 @@ TOP_PATCHES = 9
 RANKED_TILES = 8
 RANKED_BARS = 12
 PROBE_BATCH = 16
+
+
+@contextlib.contextmanager
+def _quiet_retracing():
+    """Silence TensorFlow's "triggered tf.function retracing" warning: each layer's functions are traced once."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class XRayError(ValueError):
@@ -351,7 +365,7 @@ def draw_xray(fig, state: Mapping[str, Any]) -> None:
     if axes is None or axes["fig_axes"] != list(fig.axes):
         fig.clear()
         grid = fig.add_gridspec(2, 4, height_ratios=[1.0, 0.8], hspace=0.3, wspace=0.35,
-                                left=0.03, right=0.97, top=0.9, bottom=0.08)
+                                left=0.05, right=0.97, top=0.9, bottom=0.08)
         ax_cam, ax_map, ax_pattern, ax_patches = (fig.add_subplot(grid[0, i]) for i in range(4))
         ax_bars = fig.add_subplot(grid[1, :2])
         tiles_grid = grid[1, 2:].subgridspec(2, RANKED_TILES // 2, hspace=0.45, wspace=0.1)
@@ -463,7 +477,6 @@ class XRay:
         self._lock = threading.RLock()
         self._worker: threading.Thread | None = None
         self._probe_source = probe
-        self._patterns: dict = {}
         self._source_image = None
         self._source_name = ""
         self._set_model(model, input_range=input_range, class_names=class_names, layer=layer)
@@ -471,6 +484,15 @@ class XRay:
         self._channel: int | None = None
         self._class: int | None = None
         self._refresh(wait=True)
+        self.message = " ".join(part for part in (self.message, self._range_note()) if part)
+
+    def _range_note(self) -> str:
+        """The input range and why (bundled models need no note)."""
+        from helpers.models import BUNDLED_MODELS
+
+        if self.model_name in BUNDLED_MODELS:
+            return ""
+        return localized("Input range {range}: {reason}.", range=self._range_label(), reason=self.range_reason)
 
     # ------------------------------------------------------------------ model, image, caches
     def _set_model(self, model, input_range=None, class_names=None, layer=None) -> None:
@@ -568,9 +590,10 @@ class XRay:
             spec = tf.TensorSpec((1, *self.size, 3), tf.float32)
             functions[fkey] = tf.function(forward, input_signature=[spec, tf.TensorSpec((1,), tf.int32)])
         requested = -1 if class_index is None else int(class_index)
-        a, g, scores, chosen = functions[fkey](tf.constant(self.image[None], tf.float32),
-                                                tf.constant([requested], tf.int32))
-        with warnings.catch_warnings():
+        with _quiet_retracing():
+            a, g, scores, chosen = functions[fkey](tf.constant(self.image[None], tf.float32),
+                                                    tf.constant([requested], tf.int32))
+        with _quiet_retracing(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = explainer.explain(self.image[None], int(chosen.numpy()[0]), progress=False)
         scores = np.asarray(scores, np.float64)[0]
@@ -613,7 +636,8 @@ class XRay:
 
         values, where, grid = [], [], None
         for part in batch_slices(len(self._probe), PROBE_BATCH):
-            v, w, grid = peaks(tf.constant(self._probe[part]))
+            with _quiet_retracing():
+                v, w, grid = peaks(tf.constant(self._probe[part]))
             values.append(np.asarray(v))
             where.append(np.asarray(w))
         self._probe_cache[layer] = (np.concatenate(values), np.concatenate(where), tuple(np.asarray(grid)))
@@ -645,10 +669,13 @@ class XRay:
         Chapter 2's ``pre_activation="auto"``: a silent channel is climbed on its value before the
         ReLU until it fires. Layers that are not convolutions have no pattern: a message instead.
         """
-        key = (id(self.model), layer, int(channel), self.input_range)
-        if key in self._patterns or not compute:
-            return self._patterns.get(key)
         from helpers.filters import filter_ascent
+        from helpers.layers import model_cache
+
+        patterns = model_cache(self.model, "xray patterns")  # shared by every explorer of the model
+        key = (layer, int(channel), self.input_range, self.pattern_steps)
+        if key in patterns or not compute:
+            return patterns.get(key)
 
         low, high = self.input_range
         value = None
@@ -665,7 +692,7 @@ class XRay:
                 value = (None, localized("no pattern: {reason}", reason=str(err).split(". ")[0]))
                 if "border" not in str(err):
                     break
-        self._patterns[key] = value
+        patterns[key] = value
         self.pattern_computations += 1
         return value
 
@@ -895,6 +922,15 @@ class XRay:
         self._draw()
         return self.widget
 
+    def snapshot(self):
+        """A PNG picture of the current view (``IPython.display.Image``): for pages where widgets cannot run."""
+        from IPython.display import Image
+
+        with self._lock:
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png", dpi=self.figure.dpi)
+        return Image(data=buffer.getvalue(), format="png")
+
     def _ipython_display_(self):
         from IPython.display import display
 
@@ -973,9 +1009,7 @@ class XRay:
                  self._probe_cache, self._probe, self._heads, self._channel, self._class, self.image,
                  self.image_name) = old
                 raise
-            notes = [self.message] if self.message else []
-            notes.append(localized("Input range {range}: {reason}.", range=self._range_label(),
-                                   reason=self.range_reason))
+            notes = [part for part in (self.message, self._range_note()) if part]
             self._show_message(" ".join(notes), error=not self.range_detected)
         return self
 
