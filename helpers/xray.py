@@ -1077,7 +1077,7 @@ class XRay:
                                          "the current image.", name=name, reason=type(err).__name__), True)
             return False
         self.open_image(image)
-        self._source_name = self.image_name = name
+        self._source_name = self.image_name = self._state["image_name"] = name
         return True
 
     def _on_model_name(self, change) -> None:

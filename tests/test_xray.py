@@ -419,3 +419,71 @@ def test_the_benchmark_reports_update_times(tiny_gap_model):
 
     report = bench.run(quick=True, models={"vgg_gap": tiny_gap_model})
     assert "| switch channel" in report and "| switch class" in report and "ms" in report
+
+
+# --------------------------------------------------------------------------- the exercises of 06
+def _solutions() -> dict:
+    import runpy
+
+    return runpy.run_path(str(ROOT / "notebooks" / "solutions" / "ch6_solutions.py"))
+
+
+def test_the_solutions_pass_and_a_stub_is_told_to_start():
+    from helpers import xray_exercises
+
+    solutions = _solutions()
+    for name, (chapter, check) in xray_exercises.EXERCISES.items():
+        assert chapter == 6 and check(solutions[name]).passed, name
+
+        def stub(*args):
+            raise NotImplementedError
+
+        assert repr(check(stub)).startswith("❌ Not yet. Replace `raise NotImplementedError`")
+
+
+@pytest.mark.parametrize("wrong,hint", [
+    (lambda maps, weights, c: np.argsort(-weights[:, c], kind="stable"), "weight alone"),
+    (lambda maps, weights, c: np.argsort(-maps.mean(axis=(0, 1)), kind="stable"), "push the logit down"),
+    (lambda maps, weights, c: np.argsort(maps.mean(axis=(0, 1)) * weights[:, c], kind="stable"), "reverse"),
+    (lambda maps, weights, c: np.zeros(3, int), "shape"),
+])
+def test_channel_ranking_names_the_mistake(wrong, hint):
+    from helpers.xray_exercises import check_channel_ranking
+
+    feedback = check_channel_ranking(wrong)
+    assert not feedback.passed and hint in feedback.message
+
+
+@pytest.mark.parametrize("wrong,hint", [
+    (lambda maps, grads: (maps * grads).mean(axis=(0, 1)), "mean divides"),
+    (lambda maps, grads: grads.mean(axis=(0, 1)) * maps.mean(axis=(0, 1)), "position by position"),
+    (lambda maps, grads: grads.sum(axis=(0, 1)), "multiply by the activation"),
+    (lambda maps, grads: -(maps * grads).sum(axis=(0, 1)), "Taylor"),
+])
+def test_first_order_names_the_mistake(wrong, hint):
+    from helpers.xray_exercises import check_first_order_contributions
+
+    feedback = check_first_order_contributions(wrong)
+    assert not feedback.passed and hint in feedback.message
+
+
+def test_receptive_box_names_the_mistake_and_never_prints_the_answer():
+    from helpers.xray_exercises import check_receptive_box
+
+    corner = check_receptive_box(lambda r, c, size, jump, start: (int(start + jump * r), int(start + jump * c),
+                                                                  int(start + jump * r) + size,
+                                                                  int(start + jump * c) + size))
+    assert not corner.passed and "centre" in corner.message
+    swapped = check_receptive_box(lambda r, c, size, jump, start: _solutions()["receptive_box"](c, r, size, jump,
+                                                                                             start))
+    assert not swapped.passed and "Rows first" in swapped.message
+    zero = check_receptive_box(lambda *args: (0, 0, 0, 0))
+    assert not zero.passed and "(6, 2, 11, 7)" not in zero.message and "6, 2" not in zero.message
+
+
+def test_the_exercise_hints_speak_chinese():
+    from helpers.xray_exercises import check_channel_ranking
+
+    set_language("zh")
+    feedback = check_channel_ranking(lambda maps, weights, c: np.argsort(-weights[:, c], kind="stable"))
+    assert "权重" in feedback.message
