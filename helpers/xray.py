@@ -329,6 +329,102 @@ def _map_rgba(values: np.ndarray, peak: float, cmap: str = "viridis") -> np.ndar
     return rgba
 
 
+def _titles(state: Mapping[str, Any]) -> dict[str, str]:
+    """The panels' titles for ``state`` (localized)."""
+    patches = state["top_patches"]
+    return {
+        "cam": localized("Grad-CAM of '{name}'\n(logit {logit:.2f})", name=state["class_name"], logit=state["logit"]),
+        "map": localized("channel {channel} of {layer}\non the image (aligned)", channel=int(state["channel"]),
+                         layer=state["layer"]),
+        "pattern": (localized("its pattern (gradient ascent)") if state["pattern"] is not None
+                    else state["pattern_status"]),
+        "patches": localized("top {n} patches of the probe set", n=0 if patches is None else len(patches)),
+        "bars": (localized("exact: contributions + bias = logit") if state["exact"]
+                 else localized("first-order estimate (gradient × activation)")),
+    }
+
+
+def _panel_pictures(state: Mapping[str, Any], side: int = 168) -> dict[str, np.ndarray]:
+    """The widget's pictures as uint8 RGB arrays: no Matplotlib figure, so an update stays fast."""
+    from helpers.plotting import as_display_image, overlay
+
+    def fit(picture: np.ndarray) -> np.ndarray:
+        from PIL import Image
+
+        picture = np.asarray(picture, np.uint8)
+        h, w = picture.shape[:2]
+        scale = side / max(h, w)
+        resample = Image.NEAREST if scale >= 1 else Image.BILINEAR
+        return np.asarray(Image.fromarray(picture).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                          resample))
+
+    image = as_display_image(state["image"])
+    peak = max(float(np.max(state["feature_map"])) if np.size(state["feature_map"]) else 0.0, 1e-8)
+    rgba = _map_rgba(state["feature_map_on_input"], peak)
+    dimmed = (image // 3 + 48).astype(np.float64) / 255.0
+    fmap = (rgba[..., :3] * rgba[..., 3:] + dimmed * (1 - rgba[..., 3:])) * 255.0
+    pattern = state["pattern"] if state["pattern"] is not None else np.full((8, 8, 3), 235, np.uint8)
+    patches = state["top_patches"]
+    maps, ranking = state["layer_maps"], np.asarray(state["ranking"])
+    from matplotlib import colormaps
+    from PIL import Image
+
+    tiles = []
+    for c in ranking[:RANKED_TILES]:
+        channel_map = maps[..., int(c)].astype(np.float64)
+        top = channel_map.max()
+        tile = colormaps["viridis"](channel_map / top if top > 0 else np.zeros_like(channel_map))[..., :3] * 255
+        tiles.append(np.asarray(Image.fromarray(tile.astype(np.uint8)).resize((40, 40), Image.NEAREST)))
+    while len(tiles) < RANKED_TILES:
+        tiles.append(np.full((40, 40, 3), 255, np.uint8))
+    mosaic = _tile(np.stack(tiles), cols=RANKED_TILES // 2, pad=3)
+    return {"cam": fit(overlay(image, state["heatmap"], alpha=0.45)), "map": fit(fmap.clip(0, 255)),
+            "pattern": fit(pattern), "patches": fit(_tile(patches)) if patches is not None and len(patches)
+            else fit(np.full((8, 8, 3), 235, np.uint8)), "tiles": mosaic}
+
+
+def _jpeg(picture: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(picture, np.uint8)).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def _colour_bar_html(cmap: str, low: float, high: float, height: int = 168) -> str:
+    """A vertical colour bar (CSS gradient) with its two end values."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    stops = ", ".join(to_hex(colormaps[cmap](v)) for v in np.linspace(0, 1, 9))
+    return (f"<div style='display:flex;align-items:stretch;height:{height}px;font-size:10px'>"
+            f"<div style='width:10px;background:linear-gradient(to top, {stops});border:1px solid #888'></div>"
+            f"<div style='display:flex;flex-direction:column;justify-content:space-between;margin-left:3px'>"
+            f"<span>{high:.3g}</span><span>{low:.3g}</span></div></div>")
+
+
+def _ranking_html(state: Mapping[str, Any], title: str) -> str:
+    """The strongest contributions as HTML bars, the chosen channel in red."""
+    contributions = np.asarray(state["contributions"])
+    channel = int(state["channel"])
+    shown = [int(c) for c in np.asarray(state["ranking"])[:RANKED_BARS]]
+    if channel not in shown:
+        shown[-1] = channel
+    scale = max(float(np.abs(contributions[shown]).max()), 1e-12)
+    rows = []
+    for c in shown:
+        value = float(contributions[c])
+        colour = "#d62728" if c == channel else ("#1f77b4" if value >= 0 else "#7f7f7f")
+        width = int(round(140 * abs(value) / scale))
+        rows.append(f"<div style='display:flex;align-items:center;height:14px'>"
+                    f"<span style='width:42px;text-align:right;margin-right:4px'>{c}</span>"
+                    f"<span style='display:inline-block;width:{width}px;height:10px;background:{colour}'></span>"
+                    f"<span style='margin-left:4px'>{value:+.3f}</span></div>")
+    axis = localized("contribution to the logit of '{name}'", name=state["class_name"])
+    return (f"<div style='font-family:monospace;font-size:11px'><b>{title}</b><br>{axis}"
+            f"{''.join(rows)}</div>")
+
+
 def draw_xray(fig, state: Mapping[str, Any]) -> None:
     """Draw the X-Ray of ``state`` (:attr:`XRay.state`) into ``fig``: six panels and the ranking.
 
@@ -352,15 +448,7 @@ def draw_xray(fig, state: Mapping[str, Any]) -> None:
     pattern = state["pattern"] if state["pattern"] is not None else np.full((8, 8, 3), 235, np.uint8)
     patches = state["top_patches"]
     patch_picture = _tile(patches) if patches is not None and len(patches) else np.full((8, 8, 3), 235, np.uint8)
-    titles = {
-        "cam": localized("Grad-CAM of '{name}'\n(logit {logit:.2f})", name=state["class_name"], logit=state["logit"]),
-        "map": localized("channel {channel} of {layer}\non the image (aligned)", channel=channel, layer=layer),
-        "pattern": (localized("its pattern (gradient ascent)") if state["pattern"] is not None
-                    else state["pattern_status"]),
-        "patches": localized("top {n} patches of the probe set", n=0 if patches is None else len(patches)),
-        "bars": (localized("exact: contributions + bias = logit") if state["exact"]
-                 else localized("first-order estimate (gradient × activation)")),
-    }
+    titles = _titles(state)
     axes = getattr(fig, "_xray_axes", None)
     if axes is None or axes["fig_axes"] != list(fig.axes):
         fig.clear()
@@ -468,7 +556,8 @@ class XRay:
                  pattern_steps: int = PATTERN_STEPS, figsize: tuple[float, float] = (11.0, 6.0), dpi: float = 72):
         from matplotlib.figure import Figure
 
-        self.figure = Figure(figsize=figsize, dpi=dpi)
+        self._figure = Figure(figsize=figsize, dpi=dpi)
+        self._figure_stale = True
         self.pattern_steps = int(pattern_steps)
         self.widget = None
         self.message = ""
@@ -644,6 +733,12 @@ class XRay:
         return self._probe_cache[layer]
 
     def _patches(self, layer: str, channel: int):
+        key = ("patches", layer, int(channel))
+        if key not in self._probe_cache:
+            self._probe_cache[key] = self._compute_patches(layer, int(channel))
+        return self._probe_cache[key]
+
+    def _compute_patches(self, layer: str, channel: int):
         from helpers.plotting import as_display_image
 
         values, where, grid = self._probe_peaks(layer)
@@ -832,16 +927,38 @@ class XRay:
 
     # ------------------------------------------------------------------ drawing and the pattern thread
     def _draw(self) -> None:
+        """Bring the widget's pictures and text up to date (fast: no Matplotlib); the figure is drawn on demand."""
         with self._lock:
-            draw_xray(self.figure, self._state)
+            self._figure_stale = True
             if self.widget is None:
                 return
-            buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="jpeg", dpi=self.figure.dpi, pil_kwargs={"quality": 90})
-            self._view.value = buffer.getvalue()
+            s = self._state
+            pictures = _panel_pictures(s)
+            titles = _titles(s)
+            for key, view in self._views.items():
+                view.value = _jpeg(pictures[key])
+            for key in ("cam", "map", "pattern", "patches"):
+                self._titles[key].value = ("<div style='font-size:11px;text-align:center;width:180px'>"
+                                           + titles[key].replace("\n", "<br>") + "</div>")
+            peak = float(np.max(s["feature_map"])) if np.size(s["feature_map"]) else 0.0
+            self._bars["cam"].value = _colour_bar_html("jet", 0.0, 1.0)
+            self._bars["map"].value = _colour_bar_html("viridis", 0.0, peak)
+            self._ranking.value = _ranking_html(s, titles["bars"])
+            self._titles["tiles"].value = ("<div style='font-size:11px'>" + localized(
+                "feature maps of the {n} strongest channels: {channels}", n=RANKED_TILES,
+                channels=", ".join(f"#{int(c)}" for c in s["ranking"][:RANKED_TILES])) + "</div>")
             self._numbers.value = "<br>".join(
                 f"<span style='font-family:monospace'>{line}</span>" for line in self.summary().splitlines())
             self._sync_controls()
+
+    @property
+    def figure(self):
+        """The Matplotlib figure of the current view (:func:`draw_xray`), drawn when asked for."""
+        with self._lock:
+            if self._figure_stale:
+                draw_xray(self._figure, self._state)
+                self._figure_stale = False
+            return self._figure
 
     def _pattern_in_background(self, layer: str, channel: int) -> None:
         if self.widget is not None:
@@ -897,15 +1014,29 @@ class XRay:
         self._progress = widgets.IntProgress(value=1, max=1, bar_style="info", description=localized("pattern…"),
                                              layout=widgets.Layout(visibility="hidden", width="260px"))
         self._message = widgets.HTML()
-        self._view = widgets.Image(format="jpeg")
+        self._views = {key: widgets.Image(format="jpeg") for key in ("cam", "map", "pattern", "patches", "tiles")}
+        for key, view in self._views.items():
+            view.add_class(f"xray-{key}")
+        self._view = self._views["map"]
+        self._titles = {key: widgets.HTML() for key in ("cam", "map", "pattern", "patches", "tiles")}
+        self._bars = {key: widgets.HTML() for key in ("cam", "map")}
+        self._ranking = widgets.HTML()
         self._numbers = widgets.HTML()
+
+        def panel(key):
+            picture = (widgets.HBox([self._views[key], self._bars[key]]) if key in self._bars else self._views[key])
+            return widgets.VBox([self._titles[key], picture], layout=widgets.Layout(margin="0 8px 0 0"))
+
         self.widget = widgets.VBox([
             widgets.HBox([self._model_picker, self._model_upload, self._range]),
             widgets.HBox([self._image_upload, self._layer_picker, self._class_picker]),
             self._message,
             widgets.HBox([self._channel_list, widgets.VBox([self._channel_number, self._progress])]),
-            self._view, self._numbers,
+            widgets.HBox([panel(key) for key in ("cam", "map", "pattern", "patches")]),
+            widgets.HBox([self._ranking, widgets.VBox([self._titles["tiles"], self._views["tiles"]])]),
+            self._numbers,
         ])
+        self.widget.add_class("xray-explorer")
         self._model_picker.observe(self._on_model_name, names="value")
         self._model_upload.observe(self._on_model_upload, names="value")
         self._range.observe(self._on_range, names="value")
@@ -1205,6 +1336,7 @@ add_translations("zh", {
     "Channels": "通道",
     "Channel": "通道号",
     "#{rank} · channel {channel}: {value:+.3f}": "第 {rank} · 通道 {channel}：{value:+.3f}",
+    "feature maps of the {n} strongest channels: {channels}": "贡献最大的 {n} 个通道的特征图：{channels}",
     "Input range {range}: {reason}.": "输入范围 {range}：{reason}。",
     "{name!r} is not a .keras file. Save your model with model.save('my_model.keras') and upload that file.":
         "{name!r} 不是 .keras 文件。请用 model.save('my_model.keras') 保存模型并上传该文件。",
