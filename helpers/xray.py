@@ -1017,6 +1017,7 @@ class XRay:
         self._views = {key: widgets.Image(format="jpeg") for key in ("cam", "map", "pattern", "patches", "tiles")}
         for key, view in self._views.items():
             view.add_class(f"xray-{key}")
+        self._views["tiles"].layout.width = "250px"
         self._view = self._views["map"]
         self._titles = {key: widgets.HTML() for key in ("cam", "map", "pattern", "patches", "tiles")}
         self._bars = {key: widgets.HTML() for key in ("cam", "map")}
