@@ -50,12 +50,12 @@ def run(quick: bool = False, models: dict | None = None) -> str:
     x.select(channel=ranking[0])
     rows = [("switch channel (pattern cached)",
              _times(lambda c: x.select(channel=c, wait=False), ranking[1:] + ranking[:1]))]
-    classes = [(x.state["class_index"] + 1 + i) % x.num_classes for i in range(moves)]
+    classes = [(x.state["class_index"] + 1 + i) % x.num_classes for i in range(x.num_classes)]  # each class once
     x.select(channel=ranking[0])
     first = _times(lambda c: x.select(class_index=c, wait=False), classes)
     rows.append(("switch class (first visit: forward + backward pass)", first))
     rows.append(("switch class (visited before)", _times(lambda c: x.select(class_index=c, wait=False), classes)))
-    fresh = int(x.state["ranking"][-1])
+    fresh = next(c for c in range(len(x.state["contributions"])) if c not in ranking)  # no pattern cached
     start = time.perf_counter()
     x.select(channel=fresh, wait=False)
     panels = time.perf_counter() - start
