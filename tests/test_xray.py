@@ -355,13 +355,18 @@ def test_changing_model_fits_the_image_and_says_so(explorer):
 
 # --------------------------------------------------------------------------- languages
 def _localized_texts() -> list[str]:
-    tree = ast.parse((ROOT / "helpers" / "xray.py").read_text(encoding="utf-8"))
-    return [node.args[0].value for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "localized"
-            and node.args and isinstance(node.args[0], ast.Constant)]
+    texts = []
+    for name in ("xray.py", "xray_exercises.py"):
+        tree = ast.parse((ROOT / "helpers" / name).read_text(encoding="utf-8"))
+        texts += [node.args[0].value for node in ast.walk(tree)
+                  if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "localized"
+                  and node.args and isinstance(node.args[0], ast.Constant)]
+    return texts
 
 
 def test_every_label_and_message_has_its_chinese():
+    import helpers.xray_exercises  # noqa: F401  (registers its catalogue)
+
     texts = _localized_texts()
     assert len(texts) > 40
     set_language("zh")

@@ -172,7 +172,15 @@ def test_xray_explorer_in_the_browser(lab06, browser06, tmp_path) -> None:
         ranked = root.locator(".widget-select select")
         assert ranked.count() == 1
         label_text = ranked.locator("option").nth(3).text_content()
+        pattern_before = views["pattern"].get_attribute("src")
         state = changed("channel_from_list", lambda: ranked.select_option(index=3), SELECTION_LIMIT_S)
+        # a new channel's pattern is computed in the background: it must reach the page on its own
+        start = time.monotonic()
+        page.wait_for_function("([img, old]) => img.getAttribute('src') !== old", timeout=120_000,
+                               arg=[views["pattern"].element_handle(), pattern_before])
+        page.locator(".xray-explorer .widget-html").filter(has_text="its pattern").first.wait_for(timeout=120_000)
+        timings["pattern_arrives"] = round(time.monotonic() - start, 3)
+        page.screenshot(path=str(shots / "pattern_arrived.png"))
         assert f"channel {state['channel']}:" in label_text.replace("\u00a0", " "), (label_text, state)
         # 2. a channel by number
         number = root.locator(".widget-text input").first
