@@ -16,12 +16,9 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from helpers.exercises import Feedback
-from helpers.i18n import add_translations, localized
+from helpers.i18n import localized
 
 __all__ = ["EXERCISES", "check_channel_ranking", "check_first_order_contributions", "check_receptive_box"]
-
-_NOT_STARTED = "Replace `raise NotImplementedError` with your code, then run this cell again."
-
 
 def _same(a: Any, b: Any) -> bool:
     try:
@@ -41,7 +38,8 @@ def _judge(cases: Iterable[tuple[tuple, Any, dict[str, Any]]], fn: Callable, que
         try:
             result = fn(*(np.copy(a) if isinstance(a, np.ndarray) else a for a in args))
         except NotImplementedError:
-            return Feedback(False, localized(_NOT_STARTED))
+            return Feedback(False, localized("Replace `raise NotImplementedError` with your code, then run this cell "
+                                             "again."))
         except Exception as error:  # the student's code: report, do not crash the notebook
             return Feedback(False, localized("Your function raised {kind}: {error}", kind=type(error).__name__,
                                              error=error))
@@ -51,12 +49,12 @@ def _judge(cases: Iterable[tuple[tuple, Any, dict[str, Any]]], fn: Callable, que
             continue
         for hint, wrong in mistakes.items():
             if _same(result, wrong):
-                return Feedback(False, localized(hint))
+                return Feedback(False, hint)
         shape = np.shape(result)
         if shape != np.shape(expected):
             return Feedback(False, localized("Your result has shape {got}, the exercise asks for shape {want}. ",
-                                             got=shape, want=np.shape(expected)) + localized(question))
-        return Feedback(False, localized(question))
+                                             got=shape, want=np.shape(expected)) + question)
+        return Feedback(False, question)
     return Feedback(True, localized("Your function gives the right result on all {n} test cases.", n=len(cases)))
 
 
@@ -84,16 +82,18 @@ def check_channel_ranking(channel_ranking: Callable[[np.ndarray, np.ndarray, int
         contributions = means * weights[:, c]
         expected = np.argsort(-contributions, kind="stable")
         cases.append(((maps, weights, c), expected, {
-            "A channel's weight alone does not say what it adds: how strongly did it fire on this image?":
+            localized("A channel's weight alone does not say what it adds: how strongly did it fire on this image?"):
                 np.argsort(-weights[:, c], kind="stable"),
-            "A strongly firing channel can push the logit down: what does its weight do to its contribution?":
+            localized("A strongly firing channel can push the logit down: what does its weight do to its "
+                      "contribution?"):
                 np.argsort(-means, kind="stable"),
-            "Largest first: your order is the reverse.": expected[::-1],
-            "Rank the contributions themselves, signed: a large negative one pulls the logit down, it does not "
-            "help the class.": np.argsort(-np.abs(contributions), kind="stable"),
+            localized("Largest first: your order is the reverse."): expected[::-1],
+            localized("Rank the contributions themselves, signed: a large negative one pulls the logit down, it "
+                      "does not help the class."): np.argsort(-np.abs(contributions), kind="stable"),
         }))
-    return _judge(cases, channel_ranking, "Which number does each channel add to the logit? Re-read the cell on "
-                                          "the exact decomposition, compute that number per channel, then sort.")
+    return _judge(cases, channel_ranking, localized("Which number does each channel add to the logit? Re-read the "
+                                                    "cell on the exact decomposition, compute that number per "
+                                                    "channel, then sort."))
 
 
 def check_first_order_contributions(first_order: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
@@ -113,16 +113,18 @@ def check_first_order_contributions(first_order: Callable[[np.ndarray, np.ndarra
         gradients = rng.normal(0, 0.3, (h, h, k))
         expected = (maps * gradients).sum(axis=(0, 1))
         cases.append(((maps, gradients), expected, {
-            "Sum over the positions: a mean divides the estimate by the number of positions.":
+            localized("Sum over the positions: a mean divides the estimate by the number of positions."):
                 (maps * gradients).mean(axis=(0, 1)),
-            "That is Grad-CAM's weight times the mean activation: the product must be taken position by position, "
-            "before adding up.": gradients.mean(axis=(0, 1)) * maps.mean(axis=(0, 1)),
-            "The gradient alone says how sensitive the score is, not how much the channel gave: multiply by the "
-            "activation.": gradients.sum(axis=(0, 1)),
-            "One number per channel: add up over the two position axes only.": float((maps * gradients).sum()),
+            localized("That is Grad-CAM's weight times the mean activation: the product must be taken position "
+                      "by position, before adding up."): gradients.mean(axis=(0, 1)) * maps.mean(axis=(0, 1)),
+            localized("The gradient alone says how sensitive the score is, not how much the channel gave: "
+                      "multiply by the activation."): gradients.sum(axis=(0, 1)),
+            localized("One number per channel: add up over the two position axes only."):
+                float((maps * gradients).sum()),
         }))
-    return _judge(cases, first_order, "What does a first-order Taylor term look like for one position? Re-read "
-                                      "the cell on other heads, then add those terms up per channel.")
+    return _judge(cases, first_order, localized("What does a first-order Taylor term look like for one position? "
+                                                "Re-read the cell on other heads, then add those terms up per "
+                                                "channel."))
 
 
 def check_receptive_box(receptive_box: Callable[[int, int, int, int, float], tuple]) -> Feedback:
@@ -146,14 +148,15 @@ def check_receptive_box(receptive_box: Callable[[int, int, int, int, float], tup
         no_jump_top = int(round(start + row - (size - 1) / 2))
         no_jump_left = int(round(start + col - (size - 1) / 2))
         cases.append(((row, col, size, jump, start), expected, {
-            "Neighbouring positions are `jump` input pixels apart, not one.":
+            localized("Neighbouring positions are `jump` input pixels apart, not one."):
                 (no_jump_top, no_jump_left, no_jump_top + size, no_jump_left + size),
-            "`start + jump × index` is the window's centre, not its top-left corner.": box(0.0, 0.0),
-            "Rows first, then columns: check which index goes with which axis.":
+            localized("`start + jump × index` is the window's centre, not its top-left corner."): box(0.0, 0.0),
+            localized("Rows first, then columns: check which index goes with which axis."):
                 (expected[1], expected[0], expected[3], expected[2]),
         }))
-    return _judge(cases, receptive_box, "Where is the window's centre for this position, and how far is its top "
-                                        "edge from the centre? Re-read the cell on the top-9 patches.")
+    return _judge(cases, receptive_box, localized("Where is the window's centre for this position, and how far is "
+                                                  "its top edge from the centre? Re-read the cell on the top-9 "
+                                                  "patches."))
 
 
 EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
@@ -162,41 +165,3 @@ EXERCISES: dict[str, tuple[int, Callable[[Callable], Feedback]]] = {
     "receptive_box": (6, check_receptive_box),
 }
 """``{solution function name: (chapter, checker)}`` for ``06_xray``."""
-
-
-add_translations("zh", {
-    _NOT_STARTED: "请把 `raise NotImplementedError` 换成你的代码，然后再次运行这一格。",
-    "Pass your function itself (its name, without parentheses), not a {kind}.":
-        "请传入函数本身（函数名，不带括号），而不是 {kind}。",
-    "Your function raised {kind}: {error}": "你的函数抛出了 {kind}：{error}",
-    "Your function returned None: did you forget `return`?": "你的函数返回了 None：是不是忘了 `return`？",
-    "Your result has shape {got}, the exercise asks for shape {want}. ":
-        "你的结果形状是 {got}，练习要求的形状是 {want}。",
-    "Your function gives the right result on all {n} test cases.": "你的函数在全部 {n} 个测试用例上结果正确。",
-    "A channel's weight alone does not say what it adds: how strongly did it fire on this image?":
-        "只看通道的权重说明不了它贡献了多少：它在这张图像上激活有多强？",
-    "A strongly firing channel can push the logit down: what does its weight do to its contribution?":
-        "强烈激活的通道也可能压低 logit：它的权重对贡献有什么作用？",
-    "Largest first: your order is the reverse.": "从大到小排列：你的顺序正好相反。",
-    "Rank the contributions themselves, signed: a large negative one pulls the logit down, it does not help the "
-    "class.": "按带符号的贡献排序：一个很大的负贡献会拉低 logit，并不帮助这个类别。",
-    "Which number does each channel add to the logit? Re-read the cell on the exact decomposition, compute that "
-    "number per channel, then sort.": "每个通道给 logit 加了多少？重读“精确分解”那一格，逐通道算出这个数，再排序。",
-    "Sum over the positions: a mean divides the estimate by the number of positions.":
-        "对各位置求和：取平均会把估计值除以位置数。",
-    "That is Grad-CAM's weight times the mean activation: the product must be taken position by position, before "
-    "adding up.": "这是 Grad-CAM 权重乘以平均激活：应当先逐位置相乘，再求和。",
-    "The gradient alone says how sensitive the score is, not how much the channel gave: multiply by the "
-    "activation.": "梯度本身只说明分数有多敏感，不说明通道贡献了多少：请乘以激活。",
-    "One number per channel: add up over the two position axes only.": "每个通道一个数：只在两个位置轴上求和。",
-    "What does a first-order Taylor term look like for one position? Re-read the cell on other heads, then add "
-    "those terms up per channel.":
-        "对一个位置来说，一阶泰勒项是什么样子？重读“其他输出头”那一格，再逐通道把这些项加起来。",
-    "Neighbouring positions are `jump` input pixels apart, not one.":
-        "相邻位置在输入上相隔 `jump` 个像素，而不是一个。",
-    "`start + jump × index` is the window's centre, not its top-left corner.":
-        "`start + jump × index` 是窗口的中心，不是左上角。",
-    "Rows first, then columns: check which index goes with which axis.": "先行后列：检查哪个下标对应哪个轴。",
-    "Where is the window's centre for this position, and how far is its top edge from the centre? Re-read the "
-    "cell on the top-9 patches.": "这个位置的窗口中心在哪里？窗口上边缘离中心多远？重读“前 9 个图块”那一格。",
-})
