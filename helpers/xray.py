@@ -656,7 +656,7 @@ class XRay:
                 cam = get_explainer(self.model, "cam", layer, input_range=self.input_range)
                 bias = np.asarray(cam.head.bias) if cam.head.use_bias else None
                 self._heads[layer] = (np.asarray(cam.head.kernel), bias, bool(cam.binary))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, AttributeError):  # no GAP -> Dense head here: the estimate
                 self._heads[layer] = None
         return self._heads[layer]
 
