@@ -12,7 +12,8 @@ The flat namespace is built from each module's ``__all__``:
 * ``attributions`` — pixel attributions (saliency, SmoothGrad, Integrated Gradients, occlusion);
 * ``evaluation`` — heatmaps measured against masks, deletion/insertion, the randomization check;
 * ``activations`` (chapter 1), ``filters`` (chapter 2), ``shortcuts`` (chapter 5), ``plotting``;
-* ``i18n`` — the language of feedback and labels: ``set_language("zh")`` for the Chinese edition.
+* ``i18n`` — the language of feedback and labels: ``set_language("zh")`` for the Chinese edition;
+* ``xray`` — ``xray()``, the explorer that links the three chapters on one channel (its widgets load lazily).
 """
 
 from helpers._backend import EPSILON, keras, tf  # noqa: F401
@@ -31,3 +32,4 @@ from helpers.filters import *  # noqa: F401,F403
 from helpers.shortcuts import *  # noqa: F401,F403
 from helpers.i18n import *  # noqa: F401,F403
 from helpers.plotting import overlay  # noqa: F401
+from helpers.xray import xray  # noqa: F401,E402  (the function; the module stays importable as helpers.xray)

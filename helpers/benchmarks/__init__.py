@@ -1,7 +1,8 @@
 """Benchmarks of the course's helpers against a forward pass and against other libraries.
 
 Run them all with ``python -m helpers.benchmarks`` (``make benchmark``); ``--only filters``,
-``--only cams``, ``--only widgets``, ``--only core_path``, ``--only methods`` or ``--only memory`` runs one,
+``--only cams``, ``--only widgets``, ``--only core_path``, ``--only methods``, ``--only memory`` or
+``--only xray`` runs one,
 ``--quick`` runs smaller, noisier versions. Each module exposes
 ``run(quick: bool) -> str`` returning a Markdown report. Benchmarks never run in ``make test``.
 
@@ -9,5 +10,5 @@ Taught in: ``02_filter_visualization``, ``03_class_activation_maps`` and ``04_be
 speed).
 """
 
-MODULES: tuple[str, ...] = ("filters", "cams", "widgets", "core_path", "methods", "memory")
+MODULES: tuple[str, ...] = ("filters", "cams", "widgets", "core_path", "methods", "memory", "xray")
 """Benchmark modules, in the order ``python -m helpers.benchmarks`` runs them."""

@@ -24,8 +24,8 @@ CHAPTERS: tuple[str, ...] = ("01_intermediate_activations", "02_filter_visualiza
 BEYOND_THE_CLASS: tuple[str, ...] = ("04_beyond_grad_cam",)
 """Chapters after the 90-minute class (a second session or homework): same structure, not in the core path."""
 
-LABS: tuple[str, ...] = ("05_shortcut_lab",)
-"""Notebooks beyond the book's three chapters (labs for homework or a second session): not part
+LABS: tuple[str, ...] = ("05_shortcut_lab", "06_xray")
+"""Notebooks beyond the book's three chapters (the shortcut lab, the X-Ray; homework or a second session): not part
 of the 90-minute core path, but built the same way (objectives, [Core] and [Deep dive], exercises)."""
 RATES = {"words_per_minute": 150, "seconds_per_code_line": 2.0, "seconds_per_figure": 30.0,
          "minutes_per_exercise": 5.0, "exercises_in_class": 2}
