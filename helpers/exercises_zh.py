@@ -249,5 +249,38 @@ CATALOGUE: dict[str, str] = {
     "Re-read the definition of the contrast above the table of every method: which two numbers does it subtract, and "
     "what is each one averaged over?":
         "重读列出所有方法的表格上方对模型对比分数的定义：它是哪两个数相减？每个数又是对什么求平均？",
+    # 06_xray
+    "A channel's weight alone does not say what it adds: how strongly did it fire on this image?":
+        '只看通道的权重说明不了它贡献了多少：它在这张图像上激活有多强？',
+    'A strongly firing channel can push the logit down: what does its weight do to its contribution?':
+        '强烈激活的通道也可能压低 logit：它的权重对贡献有什么作用？',
+    'Largest first: your order is the reverse.':
+        '从大到小排列：你的顺序正好相反。',
+    'Rank the contributions themselves, signed: a large negative one pulls the logit down, it does not help the class.':
+        '按带符号的贡献排序：一个很大的负贡献会拉低 logit，并不帮助这个类别。',
+    'Which number does each channel add to the logit? Re-read the cell on the exact decomposition, '
+    'compute that number per channel, then sort.':
+        '每个通道给 logit 加了多少？重读“精确分解”那一格，逐通道算出这个数，再排序。',
+    'Sum over the positions: a mean divides the estimate by the number of positions.':
+        '对各位置求和：取平均会把估计值除以位置数。',
+    "That is Grad-CAM's weight times the mean activation: the product must be taken position by position,"
+    ' before adding up.':
+        '这是 Grad-CAM 权重乘以平均激活：应当先逐位置相乘，再求和。',
+    'The gradient alone says how sensitive the score is, not how much the channel gave: multiply by the activation.':
+        '梯度本身只说明分数有多敏感，不说明通道贡献了多少：请乘以激活。',
+    'One number per channel: add up over the two position axes only.':
+        '每个通道一个数：只在两个位置轴上求和。',
+    'What does a first-order Taylor term look like for one position? Re-read the cell on other heads, '
+    'then add those terms up per channel.':
+        '对一个位置来说，一阶泰勒项是什么样子？重读“其他输出头”那一格，再逐通道把这些项加起来。',
+    'Neighbouring positions are `jump` input pixels apart, not one.':
+        '相邻位置在输入上相隔 `jump` 个像素，而不是一个。',
+    "`start + jump × index` is the window's centre, not its top-left corner.":
+        '`start + jump × index` 是窗口的中心，不是左上角。',
+    'Rows first, then columns: check which index goes with which axis.':
+        '先行后列：检查哪个下标对应哪个轴。',
+    "Where is the window's centre for this position, and how far is its top edge from the centre? Re-read"
+    ' the cell on the top-9 patches.':
+        '这个位置的窗口中心在哪里？窗口上边缘离中心多远？重读“前 9 个图块”那一格。',
 }
 """{English message or hint: its Chinese}; registered by :mod:`helpers.exercises` on import."""

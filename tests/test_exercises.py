@@ -18,7 +18,7 @@ from helpers.exercises import EXERCISES, Feedback
 from helpers.i18n import get_language, localized, set_language, translate_text
 
 SOLUTIONS = pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
-CHAPTERS = (1, 2, 3, 4, 5)
+CHAPTERS = (1, 2, 3, 4, 5, 6)
 """The chapters with exercises (chapter 5: the shortcut lab)."""
 LANGUAGES = ("en", "zh")
 """The languages of the feedback (``helpers.set_language``)."""
@@ -201,7 +201,33 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
          "mean value"),
         (lambda s, b, m: float((s * m).sum() / s.sum() - (b * m).sum() / b.sum()), "per image"),
     ],
+    "channel_ranking": [
+        (lambda maps, weights, c: np.argsort(-weights[:, c], kind="stable"), "weight alone"),
+        (lambda maps, weights, c: np.argsort(-maps.mean(axis=(0, 1)), kind="stable"), "push the logit down"),
+        (lambda maps, weights, c: np.argsort(maps.mean(axis=(0, 1)) * weights[:, c], kind="stable"), "reverse"),
+        (lambda maps, weights, c: np.argsort(-np.abs(maps.mean(axis=(0, 1)) * weights[:, c]), kind="stable"),
+         "signed"),
+    ],
+    "first_order": [
+        (lambda maps, grads: (maps * grads).mean(axis=(0, 1)), "mean divides"),
+        (lambda maps, grads: grads.mean(axis=(0, 1)) * maps.mean(axis=(0, 1)), "position by position"),
+        (lambda maps, grads: grads.sum(axis=(0, 1)), "multiply by the activation"),
+        (lambda maps, grads: float((maps * grads).sum()), "two position axes"),
+    ],
+    "receptive_box": [
+        (lambda r, c, size, jump, start: (int(round(start + jump * r)), int(round(start + jump * c)),
+                                          int(round(start + jump * r)) + size, int(round(start + jump * c)) + size),
+         "centre"),
+        (lambda r, c, size, jump, start: _receptive_box_reference(c, r, size, jump, start), "Rows first"),
+        (lambda r, c, size, jump, start: _receptive_box_reference(r / jump, c / jump, size, jump, start), "apart"),
+    ],
 }
+
+
+def _receptive_box_reference(row, col, size, jump, start):
+    """Exercise 6.3 done right (independently of the solution file), to build wrong answers from."""
+    top, left = (int(round(start + jump * index - (size - 1) / 2)) for index in (row, col))
+    return (top, left, top + size, left + size)
 
 
 def _buggy_integrated_gradients(image, baseline, gradient_fn, steps):
@@ -342,10 +368,10 @@ def test_feedback_never_contains_the_expected_values(solutions, language):
         messages.append(_checked(language, check, lambda *args: 0).message)
     # Shapes may be named (they give no value away); apart from them only the numbers of the
     # hints' own wording appear ("3 × 3", "2 × 2", "1e-8", "1/Z", "border=0", "512 units", "150 pixels",
-    # "exercise 1.1", "conv2d_2", "section 2"), never a result.
+    # "exercise 1.1", "conv2d_2", "section 2", "the top-9 patches"), never a result.
     numbers = {number for message in messages
                for number in re.findall(r"\d+(?:\.\d+)?", re.sub(r"(?:shape|形状是) \([\d, ]*\)", "", message))}
-    assert numbers <= {"0", "1", "2", "3", "5", "7", "8", "1.1", "150", "512"}, numbers
+    assert numbers <= {"0", "1", "2", "3", "5", "7", "8", "9", "1.1", "150", "512"}, numbers
     assert not numbers & {value for value in expected if len(value) > 1}
 
 

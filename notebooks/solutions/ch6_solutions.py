@@ -33,7 +33,7 @@ def receptive_box(row, col, size, jump, start):
 
 
 if __name__ == "__main__":
-    from helpers import xray_exercises as exercises
+    from helpers import exercises
 
     print("6.1", exercises.check_channel_ranking(channel_ranking))
     print("6.2", exercises.check_first_order_contributions(first_order))
