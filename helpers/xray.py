@@ -1295,7 +1295,7 @@ add_translations("zh", {
         "探测集必须是图像 (N, H, W, 3)；收到的形状是 {shape}。",
     "Grad-CAM of '{name}'\n(logit {logit:.2f})": "“{name}”的 Grad-CAM\n（logit {logit:.2f}）",
     "channel {channel} of {layer}\non the image (aligned)": "{layer} 的通道 {channel}\n叠在图像上（按感受野对齐）",
-    "its pattern (gradient ascent)": "它的模式（梯度上升）",
+    "its pattern (gradient ascent)": "它的图案（梯度上升）",
     "top {n} patches of the probe set": "探测集中最强的 {n} 个图块",
     "exact: contributions + bias = logit": "精确：各通道贡献 + 偏置 = logit",
     "first-order estimate (gradient × activation)": "一阶估计（梯度 × 激活）",
@@ -1310,11 +1310,11 @@ add_translations("zh", {
     "Could not use the image: {reason}": "无法使用该图像：{reason}",
     "The image ({h}×{w}) was resized to {H}×{W}, the input size of {model}.":
         "图像（{h}×{w}）已缩放为 {H}×{W}，即 {model} 的输入尺寸。",
-    "no pattern: {reason}": "没有模式：{reason}",
+    "no pattern: {reason}": "没有图案：{reason}",
     "Unknown layer {layer!r}; the layers with channels are: {layers}.": "未知的层 {layer!r}；有通道的层是：{layers}。",
     "Class {c} does not exist: the classes are 0..{last}.": "类别 {c} 不存在：类别编号是 0..{last}。",
     "Layer {layer} has channels 0..{last}; got {c}.": "层 {layer} 的通道编号是 0..{last}；收到的是 {c}。",
-    "computing the pattern ({steps} steps)…": "正在计算模式（{steps} 步）…",
+    "computing the pattern ({steps} steps)…": "正在计算图案（{steps} 步）…",
     "{model} · layer {layer} · class '{name}' (p = {p:.3f}) · channel {channel}":
         "{model} · 层 {layer} · 类别“{name}”（p = {p:.3f}） · 通道 {channel}",
     "exact (GAP → Dense): the {n} contributions ({total:+.3f}) plus the bias ({bias:+.3f}) add up to {sum:+.3f}; "
@@ -1327,7 +1327,7 @@ add_translations("zh", {
     "{weight:+.4f}; zero or below at {sparsity:.0%} of positions.":
         "通道 {channel}：贡献 {value:+.3f}（占全部的 {share:.1%}），排第 {rank}/{n}；Grad-CAM 权重 {weight:+.4f}；"
         "{sparsity:.0%} 的位置为零或负。",
-    "pattern…": "模式…",
+    "pattern…": "图案…",
     "Model": "模型",
     "Upload .keras": "上传 .keras",
     "Pixels": "像素范围",
@@ -1341,7 +1341,7 @@ add_translations("zh", {
     "Input range {range}: {reason}.": "输入范围 {range}：{reason}。",
     "{name!r} is not a .keras file. Save your model with model.save('my_model.keras') and upload that file.":
         "{name!r} 不是 .keras 文件。请用 model.save('my_model.keras') 保存模型并上传该文件。",
-    "Upload refused, the explorer keeps {model}: {reason}": "上传未被接受，浏览器继续使用 {model}：{reason}",
+    "Upload refused, the explorer keeps {model}: {reason}": "上传未被接受，探索器继续使用 {model}：{reason}",
     "{name!r} is not an image the explorer can read ({reason}); it keeps the current image.":
-        "{name!r} 不是浏览器能读取的图像（{reason}）；继续使用当前图像。",
+        "{name!r} 不是探索器能读取的图像（{reason}）；继续使用当前图像。",
 })
