@@ -48,14 +48,15 @@ from helpers.layers import (
     cache_per_size,
     check_model,
     choose_output,
+    compiled_function,
     default_explanation_layer,
     final_activation,
     output_layer_path,
     input_shape,
-    intermediate_model,
     model_cache,
     receptive_field,
     resolve_layer_path,
+    shared_extractor,
 )
 from helpers.models import class_names_of
 
@@ -318,8 +319,9 @@ class Explainer:
                           else default_explanation_layer(model, self.output))
         else:
             self.layer = None
-        self.extractor = intermediate_model(model, [self.layer] if self.layer else [], pre_softmax=self.pre_softmax,
-                                            output=self.output)
+        # Shared per (model, layer, output, pre_softmax): two methods on one layer re-trace the model once.
+        self.extractor = shared_extractor(model, [self.layer] if self.layer else [], pre_softmax=self.pre_softmax,
+                                          output=self.output)
         score_shape = tuple(self.extractor.outputs[-1].shape)
         if len(score_shape) != 2:
             raise ValueError(
@@ -437,11 +439,8 @@ class Explainer:
         One compiled forward pass per ``batch_size`` images, through the explainer's own extractor
         (the evaluation curves and the explorers use it: one scoring path for the package).
         """
-        if "probabilities" not in self._functions:
-            spec = tf.TensorSpec((None, *self.input_shape[:2], self.input_shape[2] or 3), tf.float32)
-            self._functions["probabilities"] = tf.function(
-                functools.partial(_probability_graph, self), input_signature=[spec]).get_concrete_function()
-        function = self._functions["probabilities"]
+        function = compiled_function(self._functions, "probabilities", _probability_graph, [self._image_spec()],
+                                     concrete=True, explainer=self)
         parts = [np.asarray(function(tf.constant(batch[s], tf.float32)))
                  for s in batch_slices(len(batch), batch_size)]
         return np.concatenate(parts).astype(np.float64)
@@ -552,22 +551,17 @@ class Explainer:
             weights = tf.zeros((tf.shape(images)[0], 0), images.dtype)
         return heatmaps, raw, weights, result.class_indices, result.scores, empty
 
+    def _image_spec(self) -> tf.TensorSpec:
+        """Any number of images at the model's input size (any size where the model leaves it open)."""
+        return tf.TensorSpec((None, *self.input_shape[:2], 3 if self.input_shape[2] is None
+                              else self.input_shape[2]), tf.float32)
+
     def _function(self, upsample: bool, relu: bool, aligned: bool):
         key = (bool(upsample), bool(relu), bool(aligned))
-        if key not in self._functions:
-            spec = (tf.TensorSpec((None, *self.input_shape[:2], 3 if self.input_shape[2] is None
-                                   else self.input_shape[2]), tf.float32),
-                    tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32), tf.TensorSpec((), tf.int32))
-            # A partial of a bound method: TensorFlow counts traces per code object, and every
-            # explainer traces once, which would otherwise trip its "frequent retracing" warning.
-            function = tf.function(
-                functools.partial(self._pipeline, upsample=key[0], relu=key[1], aligned=key[2]),
-                input_signature=spec,
-            )
-            # The concrete function, traced once for the signature: calling it skips tf.function's
-            # per-call dispatch (about 1 ms, a fifth of a vgg_gap forward pass on 2 cores).
-            self._functions[key] = function.get_concrete_function()
-        return self._functions[key]
+        spec = (self._image_spec(), tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32),
+                tf.TensorSpec((), tf.int32))
+        return compiled_function(self._functions, key, self._pipeline, spec, concrete=True,
+                                 upsample=key[0], relu=key[1], aligned=key[2])
 
     @property
     def field(self):
@@ -663,7 +657,7 @@ class Explainer:
         return f"{type(self).__name__}(model={self.model_name!r}{layer}, pre_softmax={self.pre_softmax})"
 
 
-def _probability_graph(explainer: Explainer, images: tf.Tensor) -> tf.Tensor:
+def _probability_graph(images: tf.Tensor, explainer: Explainer) -> tf.Tensor:
     return explainer.probabilities(explainer.scores_for(images))
 
 
@@ -779,6 +773,17 @@ def explain(model: keras.Model, images, method: str | type[Explainer] = "grad_ca
 
 
 # ---------------------------------------------------------------------- cost, before it is paid
+def _forward_pass(images: tf.Tensor, explainer: Explainer) -> tf.Tensor:
+    return explainer.run_model(images)[-1]
+
+
+def _backward_pass(images: tf.Tensor, explainer: Explainer) -> tf.Tensor:
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        top = tf.reduce_sum(tf.reduce_max(explainer.run_model(images)[-1], axis=-1))
+    return tape.gradient(top, images)
+
+
 def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[float, float, float]:
     """Milliseconds per image of one compiled forward pass and one forward + backward pass, and the
     seconds their first calls took beyond a steady call (tracing and compiling)."""
@@ -786,19 +791,9 @@ def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[
     cache = model_cache(model, "pass times") if model is not None else explainer.__dict__.setdefault("_times", {})
     key = (tuple(probe.shape), explainer.output, explainer.pre_softmax)  # one measurement per model and size
     if key not in cache:
-
-        @tf.function(reduce_retracing=True)
-        def forward(x):
-            return explainer.run_model(x)[-1]
-
-        @tf.function(reduce_retracing=True)
-        def backward(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                scores = forward(x)
-                top = tf.reduce_sum(tf.reduce_max(scores, axis=-1))
-            return tape.gradient(top, x)
-
+        spec = [tf.TensorSpec((None, *probe.shape[1:]), tf.float32)]
+        forward, backward = (compiled_function(explainer._functions, ("pass", graph.__name__, probe.shape[1:]), graph,
+                                               spec, explainer=explainer) for graph in (_forward_pass, _backward_pass))
         x = tf.constant(probe)
         timings, compile_seconds = [], 0.0
         for function in (forward, backward):
