@@ -250,6 +250,50 @@ def test_an_image_baseline_does_not_rebuild_the_explainer(tiny_gap_model):
     assert get_explainer(tiny_gap_model, "integrated_gradients", baseline=baseline + 1) is not first
 
 
+def test_an_equal_image_baseline_traces_nothing_new(tiny_gap_model, tiny_images):
+    from helpers.layers import TRACE_COUNTS
+
+    baseline = np.full((SIZE, SIZE, 3), 40.0)
+    helpers.explain(tiny_gap_model, tiny_images[:2], method="integrated_gradients", baseline=baseline, steps=4)
+    traced = sum(TRACE_COUNTS.values())
+    for _ in range(2):  # an equal array, built anew each call (as a notebook cell re-run does)
+        helpers.explain(tiny_gap_model, tiny_images[:3], method="integrated_gradients", baseline=baseline.copy(),
+                        steps=4)
+    assert sum(TRACE_COUNTS.values()) == traced
+
+
+# ---------------------------------------------------------------------- one compiled-function cache
+def test_two_methods_on_one_layer_share_one_extractor(monkeypatch, tiny_images):
+    import helpers.layers as layers_module
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((SIZE, SIZE, 3)), layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              layers.GlobalAveragePooling2D(), layers.Dense(3, name="logits")])
+    retraces = []
+    original = layers_module.retrace
+    monkeypatch.setattr(layers_module, "retrace", lambda *a, **k: retraces.append(a[2:3]) or original(*a, **k))
+    grad_cam = get_explainer(model, "grad_cam", layer="conv")
+    built = len(retraces)
+    for method in ("grad_cam_pp", "layer_cam", "score_cam"):
+        other = get_explainer(model, method, layer="conv")
+        assert other.extractor is grad_cam.extractor
+    assert len(retraces) == built, "the model was re-traced again for another method on the same layer"
+    assert get_explainer(model, "grad_cam", layer="conv", pre_softmax=False).extractor is not grad_cam.extractor
+
+
+def test_each_compiled_function_is_traced_once(tiny_gap_model, tiny_images):
+    from helpers.layers import TRACE_COUNTS
+
+    explainer = get_explainer(tiny_gap_model, "grad_cam")
+    explainer(tiny_images[:1])
+    traced = TRACE_COUNTS["Explainer._pipeline"]
+    for n in (1, 3, 5):  # other batch sizes: the same trace
+        explainer(tiny_images[:n])
+    assert TRACE_COUNTS["Explainer._pipeline"] == traced
+    explainer(tiny_images[:2], relu=False)  # another configuration: one more trace
+    assert TRACE_COUNTS["Explainer._pipeline"] == traced + 1
+
+
 @pytest.mark.parametrize("method, options", [("integrated_gradients", {"baseline": "black", "steps": 4}),
                                              ("occlusion", {"fill": "black", "patch": 16})])
 def test_an_image_equal_to_the_baseline_gets_the_right_advice(tiny_gap_model, method, options):
