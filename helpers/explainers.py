@@ -344,6 +344,7 @@ class Explainer:
             self._refuse_hidden_softmax(model)
         self._functions: dict = {}
         self._geometry: dict = {}
+        self._constants: dict = {}
 
     def _refuse_hidden_softmax(self, model: keras.Model) -> None:
         """A ``Lambda`` output that gives probabilities: pre_softmax cannot remove what it cannot see."""
@@ -556,8 +557,17 @@ class Explainer:
         return tf.TensorSpec((None, *self.input_shape[:2], 3 if self.input_shape[2] is None
                               else self.input_shape[2]), tf.float32)
 
+    def _constant(self, key, value, dtype) -> tf.Tensor:
+        """A small constant input of the pipeline (the geometry, the chunk), made once: one call of a
+        one-image explanation costs little more than its model passes."""
+        if key not in self._constants:
+            self._constants[key] = tf.constant(value(), dtype)
+        return self._constants[key]
+
     def _function(self, upsample: bool, relu: bool, aligned: bool):
         key = (bool(upsample), bool(relu), bool(aligned))
+        if key in self._functions:
+            return self._functions[key]
         spec = (self._image_spec(), tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32),
                 tf.TensorSpec((), tf.int32))
         return compiled_function(self._functions, key, self._pipeline, spec, concrete=True,
@@ -621,14 +631,16 @@ class Explainer:
             progress = passes * len(batch) > LONG_WORK_PASSES
         images_per_call = max(1, batch_size // passes)
         field = self.field_for(*batch.shape[1:3]) if (self.uses_layer and upsample and align) else None
-        geometry = tf.constant([field.start, field.start_col, field.jump] if field else [0.0, 0.0, 1.0], tf.float32)
+        geometry = self._constant(("geometry", field), lambda: [field.start, field.start_col, field.jump] if field
+                                  else [0.0, 0.0, 1.0], tf.float32)
         function = self._function(upsample, relu, field is not None)
-        chunk = tf.constant(batch_size, tf.int32)
+        chunk = self._constant(("chunk", batch_size), lambda: batch_size, tf.int32)
         parts = [function(tf.constant(batch[s]), tf.constant(requested[s]), geometry, chunk)
                  for s in batch_slices(len(batch), images_per_call, progress,
                                        f"{self.title or self.name}" + (f" ({self.layer})" if self.layer else ""))]
         heatmaps, raw, weights, classes, scores, empty = (
-            np.concatenate([np.asarray(part[i]) for part in parts]) for i in range(6))
+            np.asarray(parts[0][i]) if len(parts) == 1 else np.concatenate([np.asarray(part[i]) for part in parts])
+            for i in range(6))
         if np.any(empty):
             which = np.flatnonzero(empty).tolist()
             where = f" at layer {self.layer!r}" if self.layer else ""
@@ -665,21 +677,22 @@ def _aligned_resize(maps: tf.Tensor, size: tf.Tensor, start_row, start_col, jump
     """Bilinear upsampling of ``(N, h, w)`` maps that puts position ``i`` at pixel ``start + jump·i``.
 
     Pixels beyond the first or last position's centre take that position's value (as
-    ``tf.image.resize`` does at the borders). Separable: one gather per axis.
+    ``tf.image.resize`` does at the borders). Separable: one ``(H, h)`` and one ``(W, w)``
+    interpolation matrix (two non-zero weights a row), applied as one product; a handful of
+    operations, so a one-image Grad-CAM costs little more than its forward pass.
     """
     def axis(positions, pixels, start):
         u = (tf.range(pixels, dtype=maps.dtype) - start) / jump
         u = tf.clip_by_value(u, 0.0, tf.cast(positions - 1, maps.dtype))
         low = tf.floor(u)
-        weight = u - low
+        weight = (u - low)[:, None]
         low = tf.cast(low, tf.int32)
-        return low, tf.minimum(low + 1, positions - 1), weight
+        high = tf.minimum(low + 1, positions - 1)
+        return (tf.one_hot(low, positions, dtype=maps.dtype) * (1.0 - weight)
+                + tf.one_hot(high, positions, dtype=maps.dtype) * weight)
 
     shape = tf.shape(maps)
-    r0, r1, rw = axis(shape[1], size[0], start_row)
-    c0, c1, cw = axis(shape[2], size[1], start_col)
-    rows = tf.gather(maps, r0, axis=1) * (1.0 - rw)[None, :, None] + tf.gather(maps, r1, axis=1) * rw[None, :, None]
-    return tf.gather(rows, c0, axis=2) * (1.0 - cw)[None, None, :] + tf.gather(rows, c1, axis=2) * cw[None, None, :]
+    return tf.einsum("Hh,nhw,Ww->nHW", axis(shape[1], size[0], start_row), maps, axis(shape[2], size[1], start_col))
 
 
 # ---------------------------------------------------------------------- function API
