@@ -377,6 +377,34 @@ def test_estimate_cost_is_within_a_factor_of_2_of_the_time_measured(method, opti
     assert result["compile_s"] > 0.0
 
 
+@pytest.mark.slow
+def test_score_cams_first_call_compiles_the_model_about_once(tiny_images):
+    """Score-CAM's masked copies run in one compiled loop: its first call pays about the compile time of
+    a Grad-CAM (the model in the graph about twice), not once per chunk of channels (64 channels in
+    chunks of 2 would put 32 copies of the model in the graph)."""
+    import time
+
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="last")(x)
+    model = keras.Model(inputs, layers.Dense(3)(layers.GlobalAveragePooling2D()(x)))
+    helpers.explain(model, tiny_images[:1], method="saliency")  # TensorFlow's own first-use costs
+
+    def overhead(method: str) -> float:
+        explainer = get_explainer(model, method, layer="last")
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            explainer.explain(tiny_images[:1], batch_size=2)
+            times.append(time.perf_counter() - start)
+        return times[0] - times[1]
+
+    grad_cam, score_cam = overhead("grad_cam"), overhead("score_cam")
+    assert score_cam <= 3.0 * grad_cam + 0.5, (score_cam, grad_cam)
+
+
 # ---------------------------------------------------------------------- registry and typed results
 def test_the_registry_refuses_a_taken_name_or_alias():
     from helpers.explainers import Explainer
