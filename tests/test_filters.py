@@ -1,4 +1,5 @@
-"""Tests for helpers.filters (gradient-ascent filter visualization) and its benchmark."""
+"""Tests for helpers.filters (gradient-ascent filter visualization), the modules it re-exports
+(filter_surgery, filter_params, filter_engine, filter_patterns) and its benchmark."""
 
 from __future__ import annotations
 
