@@ -66,7 +66,7 @@ def child(spec: dict) -> dict:
         explainer.explain(image, batch_size=spec["batch_size"], progress=False)
         second = time.perf_counter() - start
     # After the measured call: the estimate's own probe must not set the peak the call is measured against.
-    estimate = estimate_cost(model, spec["method"], image, batch_size=spec["batch_size"], repeats=2,
+    estimate = estimate_cost(model, spec["method"], image, batch_size=spec["batch_size"], repeats=3,
                              **spec["options"]) if spec.get("estimate") else None
     return {"growth_mb": max(0.0, peak - before), "peak_mb": peak, "first_s": first, "second_s": second,
             "passes": int(explainer.passes(spec["size"], spec["size"])),
