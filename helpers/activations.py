@@ -20,7 +20,6 @@ Taught in: ``01_intermediate_activations``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Callable, Sequence
 
 import numpy as np
@@ -29,14 +28,14 @@ from helpers._backend import EPSILON, keras, tf
 from helpers.inputs import batch_slices, check_images
 from helpers.layers import (
     ReceptiveField,
+    compiled_function,
     input_shape,
-    intermediate_model,
     is_spatial,
     iter_layers,
     layer_output_shapes,
-    model_cache,
     receptive_field,
     resolve_layer_path,
+    shared_extractor,
     spatial_layer_names,
 )
 
@@ -132,23 +131,19 @@ def activation_extractor(model: keras.Model, layers: Sequence[str]) -> Callable[
     """A compiled function ``images -> [activation of each layer]`` (one forward pass), cached.
 
     The multi-output model is built once per ``(model, layers)`` with
-    :func:`helpers.layers.intermediate_model` and kept as long as ``model`` lives (a weak
+    :func:`helpers.layers.shared_extractor` and kept as long as ``model`` lives (a weak
     reference), so repeated calls, e.g. from a widget, do not rebuild it. It runs inside a
     ``tf.function`` with ``training=False`` (dropout off, batch-norm statistics frozen).
 
     Taught in: ``01_intermediate_activations``.
     """
     paths = tuple(resolve_layer_path(model, name) for name in layers)
-    per_model = model_cache(model, "activations")
-    if paths not in per_model:
-        extractor = intermediate_model(model, list(paths), include_output=False)
-        spec = tf.TensorSpec((None, *input_shape(model)), tf.float32)
-        # A partial, not a closure: TensorFlow counts traces per code object, and one closure per
-        # layer set would trip its "frequent retracing" warning after five layer sets.
-        run = tf.function(functools.partial(_run_extractor, extractor=extractor), input_signature=[spec])
-        run.extractor = extractor
-        per_model[paths] = run
-    return per_model[paths]
+    extractor = shared_extractor(model, paths, include_output=False)
+    return compiled_function(model, ("activations", paths), _run_extractor, [_image_spec(model)], extractor=extractor)
+
+
+def _image_spec(model: keras.Model) -> tf.TensorSpec:
+    return tf.TensorSpec((None, *input_shape(model)), tf.float32)
 
 
 # --------------------------------------------------------------------------- feature maps
@@ -201,13 +196,9 @@ def summarize_activations(model: keras.Model, images, layers: str | Sequence[str
     """
     keys, paths = resolve_feature_layers(model, layers)
     batch, _ = check_images(images, model)
-    run = activation_extractor(model, paths)
-    per_model = model_cache(model, "activations")
-    summary_key = ("summaries", tuple(paths))
-    if summary_key not in per_model:
-        per_model[summary_key] = tf.function(functools.partial(_summarize, extractor=run.extractor),
-                                             input_signature=[tf.TensorSpec((None, *input_shape(model)), tf.float32)])
-    summarize = per_model[summary_key]
+    paths = tuple(paths)
+    summarize = compiled_function(model, ("summaries", paths), _summarize, [_image_spec(model)],
+                                  extractor=shared_extractor(model, paths, include_output=False))
     parts: list[list[tuple]] = [[] for _ in paths]
     for part in batch_slices(len(batch), batch_size, progress, "activations"):
         for store, output in zip(parts, summarize(tf.constant(batch[part]))):

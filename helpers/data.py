@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import pathlib
 import sys
 from typing import Sequence, Union
@@ -163,13 +164,13 @@ def to_pixels(array, what: str = "image", batched: bool = False, unit_inputs: bo
     values = arr.astype(np.float32)
     if values.size == 0:
         return values
-    bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+    low, high = float(values.min()), float(values.max())  # NaN or ±inf anywhere shows in one of them
+    bad = 0 if math.isfinite(low) and math.isfinite(high) else int(values.size - np.count_nonzero(np.isfinite(values)))
     if bad:
         raise ValueError(
             f"The {what} has {bad} NaN or infinite value(s) out of {values.size}: an explanation of it would mean "
             "nothing. Fix the pixels first, e.g. np.nan_to_num(image, nan=0.0), or load the file again."
         )
-    low, high = float(values.min()), float(values.max())
     if low < -_TOLERANCE:
         hint = (" It looks like a -1..1 (preprocessed) image: convert it with (image + 1) * 127.5."
                 if low >= -1.0 - 1e-3 and high <= 1.0 + 1e-3 else
@@ -180,8 +181,10 @@ def to_pixels(array, what: str = "image", batched: bool = False, unit_inputs: bo
         raise ValueError(f"The {what} has integer values up to {high:.0f}, beyond 16 bits; scale it to 0..255.")
     if not integer and high > 255.0 + _TOLERANCE:
         raise ValueError(f"The {what} has values up to {high:.4g}; pixels are 0..255. Scale it to 0..255 first.")
-    images = values.reshape(len(values), -1) if batched and values.ndim >= 1 else values.reshape(1, -1)
-    peaks = images.max(axis=1)
+    if batched and values.ndim >= 1 and len(values) > 1:
+        peaks = values.reshape(len(values), -1).max(axis=1)
+    else:  # one image: its peak is the array's
+        peaks = np.array([high], np.float32)
     sixteen = integer & (peaks > 255)  # 16-bit images
     unit = ~np.bool_(integer) & (peaks > 0.0) & (peaks <= 1.0)  # 0..1 float images
     scale = np.where(sixteen, 1.0 / 257.0, np.where(unit, 255.0, 1.0)).astype(np.float32)
@@ -200,6 +203,8 @@ def to_pixels(array, what: str = "image", batched: bool = False, unit_inputs: bo
             f"The{names(unit)}'s values all lie in 0..1 (max {peaks[unit].max():.3g}): read as a 0..1 image and "
             "scaled by 255. Pass images in 0..255 (e.g. image * 255) to silence this; a model trained on 0..1 "
             "inputs is explained with input_range=(0, 1).", ImageRangeWarning, stacklevel=user_stacklevel())
+    if np.all(scale == 1.0):  # 0..255 already (the common case): no copy beyond the float32 one
+        return np.clip(values, 0.0, 255.0, out=values) if low < 0.0 or high > 255.0 else values
     if batched and values.ndim >= 1:
         values = values * scale.reshape((-1,) + (1,) * (values.ndim - 1))
     else:

@@ -48,14 +48,15 @@ from helpers.layers import (
     cache_per_size,
     check_model,
     choose_output,
+    compiled_function,
     default_explanation_layer,
     final_activation,
     output_layer_path,
     input_shape,
-    intermediate_model,
     model_cache,
     receptive_field,
     resolve_layer_path,
+    shared_extractor,
 )
 from helpers.models import class_names_of
 
@@ -318,8 +319,9 @@ class Explainer:
                           else default_explanation_layer(model, self.output))
         else:
             self.layer = None
-        self.extractor = intermediate_model(model, [self.layer] if self.layer else [], pre_softmax=self.pre_softmax,
-                                            output=self.output)
+        # Shared per (model, layer, output, pre_softmax): two methods on one layer re-trace the model once.
+        self.extractor = shared_extractor(model, [self.layer] if self.layer else [], pre_softmax=self.pre_softmax,
+                                          output=self.output)
         score_shape = tuple(self.extractor.outputs[-1].shape)
         if len(score_shape) != 2:
             raise ValueError(
@@ -342,6 +344,7 @@ class Explainer:
             self._refuse_hidden_softmax(model)
         self._functions: dict = {}
         self._geometry: dict = {}
+        self._constants: dict = {}
 
     def _refuse_hidden_softmax(self, model: keras.Model) -> None:
         """A ``Lambda`` output that gives probabilities: pre_softmax cannot remove what it cannot see."""
@@ -437,11 +440,8 @@ class Explainer:
         One compiled forward pass per ``batch_size`` images, through the explainer's own extractor
         (the evaluation curves and the explorers use it: one scoring path for the package).
         """
-        if "probabilities" not in self._functions:
-            spec = tf.TensorSpec((None, *self.input_shape[:2], self.input_shape[2] or 3), tf.float32)
-            self._functions["probabilities"] = tf.function(
-                functools.partial(_probability_graph, self), input_signature=[spec]).get_concrete_function()
-        function = self._functions["probabilities"]
+        function = compiled_function(self._functions, "probabilities", _probability_graph, [self._image_spec()],
+                                     concrete=True, explainer=self)
         parts = [np.asarray(function(tf.constant(batch[s], tf.float32)))
                  for s in batch_slices(len(batch), batch_size)]
         return np.concatenate(parts).astype(np.float64)
@@ -552,22 +552,26 @@ class Explainer:
             weights = tf.zeros((tf.shape(images)[0], 0), images.dtype)
         return heatmaps, raw, weights, result.class_indices, result.scores, empty
 
+    def _image_spec(self) -> tf.TensorSpec:
+        """Any number of images at the model's input size (any size where the model leaves it open)."""
+        return tf.TensorSpec((None, *self.input_shape[:2], 3 if self.input_shape[2] is None
+                              else self.input_shape[2]), tf.float32)
+
+    def _constant(self, key, value, dtype) -> tf.Tensor:
+        """A small constant input of the pipeline (the geometry, the chunk), made once: one call of a
+        one-image explanation costs little more than its model passes."""
+        if key not in self._constants:
+            self._constants[key] = tf.constant(value(), dtype)
+        return self._constants[key]
+
     def _function(self, upsample: bool, relu: bool, aligned: bool):
         key = (bool(upsample), bool(relu), bool(aligned))
-        if key not in self._functions:
-            spec = (tf.TensorSpec((None, *self.input_shape[:2], 3 if self.input_shape[2] is None
-                                   else self.input_shape[2]), tf.float32),
-                    tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32), tf.TensorSpec((), tf.int32))
-            # A partial of a bound method: TensorFlow counts traces per code object, and every
-            # explainer traces once, which would otherwise trip its "frequent retracing" warning.
-            function = tf.function(
-                functools.partial(self._pipeline, upsample=key[0], relu=key[1], aligned=key[2]),
-                input_signature=spec,
-            )
-            # The concrete function, traced once for the signature: calling it skips tf.function's
-            # per-call dispatch (about 1 ms, a fifth of a vgg_gap forward pass on 2 cores).
-            self._functions[key] = function.get_concrete_function()
-        return self._functions[key]
+        if key in self._functions:
+            return self._functions[key]
+        spec = (self._image_spec(), tf.TensorSpec((None,), tf.int32), tf.TensorSpec((3,), tf.float32),
+                tf.TensorSpec((), tf.int32))
+        return compiled_function(self._functions, key, self._pipeline, spec, concrete=True,
+                                 upsample=key[0], relu=key[1], aligned=key[2])
 
     @property
     def field(self):
@@ -627,14 +631,16 @@ class Explainer:
             progress = passes * len(batch) > LONG_WORK_PASSES
         images_per_call = max(1, batch_size // passes)
         field = self.field_for(*batch.shape[1:3]) if (self.uses_layer and upsample and align) else None
-        geometry = tf.constant([field.start, field.start_col, field.jump] if field else [0.0, 0.0, 1.0], tf.float32)
+        geometry = self._constant(("geometry", field), lambda: [field.start, field.start_col, field.jump] if field
+                                  else [0.0, 0.0, 1.0], tf.float32)
         function = self._function(upsample, relu, field is not None)
-        chunk = tf.constant(batch_size, tf.int32)
+        chunk = self._constant(("chunk", batch_size), lambda: batch_size, tf.int32)
         parts = [function(tf.constant(batch[s]), tf.constant(requested[s]), geometry, chunk)
                  for s in batch_slices(len(batch), images_per_call, progress,
                                        f"{self.title or self.name}" + (f" ({self.layer})" if self.layer else ""))]
         heatmaps, raw, weights, classes, scores, empty = (
-            np.concatenate([np.asarray(part[i]) for part in parts]) for i in range(6))
+            np.asarray(parts[0][i]) if len(parts) == 1 else np.concatenate([np.asarray(part[i]) for part in parts])
+            for i in range(6))
         if np.any(empty):
             which = np.flatnonzero(empty).tolist()
             where = f" at layer {self.layer!r}" if self.layer else ""
@@ -663,7 +669,7 @@ class Explainer:
         return f"{type(self).__name__}(model={self.model_name!r}{layer}, pre_softmax={self.pre_softmax})"
 
 
-def _probability_graph(explainer: Explainer, images: tf.Tensor) -> tf.Tensor:
+def _probability_graph(images: tf.Tensor, explainer: Explainer) -> tf.Tensor:
     return explainer.probabilities(explainer.scores_for(images))
 
 
@@ -671,21 +677,22 @@ def _aligned_resize(maps: tf.Tensor, size: tf.Tensor, start_row, start_col, jump
     """Bilinear upsampling of ``(N, h, w)`` maps that puts position ``i`` at pixel ``start + jump·i``.
 
     Pixels beyond the first or last position's centre take that position's value (as
-    ``tf.image.resize`` does at the borders). Separable: one gather per axis.
+    ``tf.image.resize`` does at the borders). Separable: one ``(H, h)`` and one ``(W, w)``
+    interpolation matrix (two non-zero weights a row), applied as one product; a handful of
+    operations, so a one-image Grad-CAM costs little more than its forward pass.
     """
     def axis(positions, pixels, start):
         u = (tf.range(pixels, dtype=maps.dtype) - start) / jump
         u = tf.clip_by_value(u, 0.0, tf.cast(positions - 1, maps.dtype))
         low = tf.floor(u)
-        weight = u - low
+        weight = (u - low)[:, None]
         low = tf.cast(low, tf.int32)
-        return low, tf.minimum(low + 1, positions - 1), weight
+        high = tf.minimum(low + 1, positions - 1)
+        return (tf.one_hot(low, positions, dtype=maps.dtype) * (1.0 - weight)
+                + tf.one_hot(high, positions, dtype=maps.dtype) * weight)
 
     shape = tf.shape(maps)
-    r0, r1, rw = axis(shape[1], size[0], start_row)
-    c0, c1, cw = axis(shape[2], size[1], start_col)
-    rows = tf.gather(maps, r0, axis=1) * (1.0 - rw)[None, :, None] + tf.gather(maps, r1, axis=1) * rw[None, :, None]
-    return tf.gather(rows, c0, axis=2) * (1.0 - cw)[None, None, :] + tf.gather(rows, c1, axis=2) * cw[None, None, :]
+    return tf.einsum("Hh,nhw,Ww->nHW", axis(shape[1], size[0], start_row), maps, axis(shape[2], size[1], start_col))
 
 
 # ---------------------------------------------------------------------- function API
@@ -779,6 +786,17 @@ def explain(model: keras.Model, images, method: str | type[Explainer] = "grad_ca
 
 
 # ---------------------------------------------------------------------- cost, before it is paid
+def _forward_pass(images: tf.Tensor, explainer: Explainer) -> tf.Tensor:
+    return explainer.run_model(images)[-1]
+
+
+def _backward_pass(images: tf.Tensor, explainer: Explainer) -> tf.Tensor:
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        top = tf.reduce_sum(tf.reduce_max(explainer.run_model(images)[-1], axis=-1))
+    return tape.gradient(top, images)
+
+
 def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[float, float, float]:
     """Milliseconds per image of one compiled forward pass and one forward + backward pass, and the
     seconds their first calls took beyond a steady call (tracing and compiling)."""
@@ -786,19 +804,9 @@ def _pass_times(explainer: Explainer, probe: np.ndarray, repeats: int) -> tuple[
     cache = model_cache(model, "pass times") if model is not None else explainer.__dict__.setdefault("_times", {})
     key = (tuple(probe.shape), explainer.output, explainer.pre_softmax)  # one measurement per model and size
     if key not in cache:
-
-        @tf.function(reduce_retracing=True)
-        def forward(x):
-            return explainer.run_model(x)[-1]
-
-        @tf.function(reduce_retracing=True)
-        def backward(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                scores = forward(x)
-                top = tf.reduce_sum(tf.reduce_max(scores, axis=-1))
-            return tape.gradient(top, x)
-
+        spec = [tf.TensorSpec((None, *probe.shape[1:]), tf.float32)]
+        forward, backward = (compiled_function(explainer._functions, ("pass", graph.__name__, probe.shape[1:]), graph,
+                                               spec, explainer=explainer) for graph in (_forward_pass, _backward_pass))
         x = tf.constant(probe)
         timings, compile_seconds = [], 0.0
         for function in (forward, backward):

@@ -153,7 +153,7 @@ def check_images(images, model: keras.Model | None = None, what: str = "image",
         array = array[None]
     if len(array) == 0:
         raise ValueError(f"Got an empty batch of {what}s (N = 0).")
-    batch = to_rgb(to_pixels(array, what, batched=True, unit_inputs=unit_inputs), what).astype(np.float32)
+    batch = to_rgb(to_pixels(array, what, batched=True, unit_inputs=unit_inputs), what).astype(np.float32, copy=False)
     if model is not None:
         want = input_shape(model)
         name = model_name or model.name

@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
+import inspect
 import math
 import weakref
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from helpers._backend import keras
+from helpers._backend import keras, tf
 
 __all__ = [
     "CONV_TYPES", "ReceptiveField", "check_model", "conv_layer_names", "default_explanation_layer", "final_activation",
     "get_layer",
     "input_shape", "intermediate_model", "is_spatial", "is_subclassed", "iter_layers", "layer_names",
     "layer_output_shapes", "logits_model", "model_cache", "cache_per_size", "SIZE_CACHE_LIMIT", "choose_output",
+    "compiled_function", "shared_extractor", "TRACE_COUNTS",
     "output_count", "output_layer_path",
     "receptive_field",
     "resolve_layer_path", "retrace", "spatial_layer_names", "Trace", "WithoutActivation",
@@ -482,6 +485,80 @@ def model_cache(model: keras.Model, namespace: str) -> dict:
 
 
 _FINGERPRINT = "\0layers"
+
+
+TRACE_COUNTS: "collections.Counter[str]" = collections.Counter()
+"""How many times each function built by :func:`compiled_function` was traced, by its qualified
+name (``"Explainer._pipeline"``, ``"feature_maps"``...). Tests and benchmarks read it to show that
+a second call, a second method on the same layer or an equal array option trace nothing new."""
+
+
+class _Traced:
+    """``function(*args, **bound)`` as an object TensorFlow can trace, counting its traces.
+
+    An object, not a closure: TensorFlow's "frequent retracing" warning counts traces per code
+    object, and every configuration's first trace of one shared closure would add to one count.
+    Each ``_Traced`` is its own key (it has no ``__code__``), so each configuration is traced
+    once and nothing has to be silenced.
+    """
+
+    def __init__(self, function: Callable, bound: dict):
+        self.function, self.bound = function, bound
+        self.name = getattr(function, "__qualname__", None) or getattr(getattr(function, "func", None),
+                                                                    "__qualname__", repr(function))
+        signature = inspect.signature(functools.partial(function, **bound))  # the inputs only, bound ones left out
+        self.__signature__ = signature.replace(parameters=[p for p in signature.parameters.values()
+                                                           if p.name not in bound])
+
+    def __call__(self, *args):
+        TRACE_COUNTS[self.name] += 1  # Python code in a tf.function runs only while it is traced
+        return self.function(*args, **self.bound)
+
+
+def compiled_function(cache: "dict | keras.Model", key, function: Callable, input_signature: Sequence,
+                      *, concrete: bool = False, **bound):
+    """The package's one cache of compiled functions: ``tf.function(function)`` built once per ``key``.
+
+    Every compiled function of the package (an explainer's pipeline, the activation extractors,
+    the filter ascent's steps) comes from here: ``cache[key]``, built on the first call as
+    ``tf.function`` of ``function(*inputs, **bound)`` with a fixed ``input_signature`` (so one
+    trace serves every batch size) and reused after.
+
+    Args:
+        cache: a dict, or a model (then :func:`model_cache` ``(model, "compiled")``, dropped
+            with the model). Values must not hold the model strongly (see :func:`model_cache`).
+        key: hashable; everything the traced graph depends on beyond its inputs.
+        function: plain Python (graph code) taking the inputs, then ``bound`` as keywords.
+        input_signature: one ``tf.TensorSpec`` per input.
+        concrete: return the concrete function, traced now: calling it skips ``tf.function``'s
+            per-call dispatch (about 1 ms, a fifth of a small model's forward pass on 2 cores).
+        **bound: values fixed for this key (an extractor, a configuration).
+
+    Returns:
+        The compiled function (or concrete function).
+    """
+    if isinstance(cache, keras.Model):
+        cache = model_cache(cache, "compiled")
+    if key not in cache:
+        compiled = tf.function(_Traced(function, bound), input_signature=list(input_signature))
+        cache[key] = compiled.get_concrete_function() if concrete else compiled
+    return cache[key]
+
+
+def shared_extractor(model: keras.Model, layers: Sequence[str], include_output: bool = True,
+                     pre_softmax: bool = False, output: int | None = None) -> keras.Model:
+    """:func:`intermediate_model`, built once per ``(model, layers, output, pre_softmax)`` and shared.
+
+    Two explanation methods on one layer, or the activations of one set of layers asked for
+    twice, use the same extractor: the model is re-traced once.
+    """
+    paths = tuple(resolve_layer_path(model, name) for name in layers)
+    key = (paths, bool(include_output), bool(pre_softmax), output)
+    cache = model_cache(model, "extractors")
+    if key not in cache:
+        cache[key] = intermediate_model(model, list(paths), include_output=include_output, pre_softmax=pre_softmax,
+                                        output=output)
+    return cache[key]
 
 
 def _fingerprint(model: keras.Model) -> tuple:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import activations as act
+from helpers import layers as layers_module
 from helpers._backend import keras
 
 SIZE = 32
@@ -146,13 +147,16 @@ def test_extractor_is_built_once_and_dropped_with_the_model(tiny_images, monkeyp
     keras.utils.set_random_seed(5)
     model = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Conv2D(2, 3, name="c")])
     calls = []
-    original = act.intermediate_model
-    monkeypatch.setattr(act, "intermediate_model", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = layers_module.intermediate_model
+    monkeypatch.setattr(layers_module, "intermediate_model", lambda *a, **k: calls.append(1) or original(*a, **k))
+    traces = layers_module.TRACE_COUNTS["_run_extractor"]
     first = act.activation_extractor(model, ["c"])
     act.feature_maps(model, tiny_images[0])
     act.feature_maps(model, tiny_images[:2])
+    act.summarize_activations(model, tiny_images[:2], progress=False)  # the same extractor, summarized
     assert act.activation_extractor(model, ["c"]) is first
     assert len(calls) == 1
+    assert layers_module.TRACE_COUNTS["_run_extractor"] == traces + 1, "one trace for every batch size"
     assert act.activation_extractor(model, ["c"]) is first, "cached per model (helpers.layers.model_cache)"
     alive = weakref.ref(model)
     del model, first

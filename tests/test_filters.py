@@ -1,4 +1,5 @@
-"""Tests for helpers.filters (gradient-ascent filter visualization) and its benchmark."""
+"""Tests for helpers.filters (gradient-ascent filter visualization), the modules it re-exports
+(filter_surgery, filter_params, filter_engine, filter_patterns) and its benchmark."""
 
 from __future__ import annotations
 
@@ -385,11 +386,11 @@ def test_identity_transformations_leave_activations_unchanged(tiny_gap_model):
 
 
 def test_jitter_shifts_each_image_by_whole_pixels():
-    from helpers.filters import Robustness, _random_affine
+    from helpers.filter_params import Robustness, random_affine
 
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (4, 20, 20, 3)).astype("float32")
-    out = _random_affine(tf.constant(images), tf.random.Generator.from_seed(1),
+    out = random_affine(tf.constant(images), tf.random.Generator.from_seed(1),
                          Robustness(jitter=3, scale=0.0, degrees=0.0), 3).numpy()
     for image, shifted in zip(images, out):
         matches = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)
@@ -432,3 +433,39 @@ def test_visualize_filters_warns_when_a_picture_leaves_its_filter_silent():
     with warnings.catch_warnings():
         warnings.simplefilter("error", SilentFilterWarning)
         visualize_filters(model, "conv", [0], steps=2)
+
+
+def test_each_ascent_configuration_is_compiled_once_without_a_retracing_warning(tiny_gap_model):
+    """One frozen AscentConfig per configuration; its steps are traced once, and many configurations
+    trace without TensorFlow's "frequent retracing" warning (nothing silences it)."""
+    import logging
+
+    from helpers.filter_engine import AscentConfig
+    from helpers.layers import TRACE_COUNTS
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    configurations = [(method, size) for method in METHODS for size in (24, 28, 32)]
+    try:
+        before = TRACE_COUNTS["_pixel_step"] + TRACE_COUNTS["_fourier_step"]
+        for method, size in configurations:
+            filter_ascent(tiny_gap_model, "block2_conv1", [0, 1], steps=2, size=size, method=method, progress=False)
+        traced = TRACE_COUNTS["_pixel_step"] + TRACE_COUNTS["_fourier_step"]
+        for method, size in configurations:  # the same configurations again: nothing new is traced
+            filter_ascent(tiny_gap_model, "block2_conv1", [2, 3], steps=2, size=size, method=method, seed=1,
+                          progress=False)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert traced - before <= len(configurations)
+    assert TRACE_COUNTS["_pixel_step"] + TRACE_COUNTS["_fourier_step"] == traced
+    assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]
+    config = AscentConfig("block2_conv1", [24, 24], "plain")
+    assert config == AscentConfig("block2_conv1", (24, 24), "plain") and hash(config)
+    with pytest.raises(ValueError, match="Unknown method 'sideways'"):
+        AscentConfig("block2_conv1", (24, 24), "sideways")

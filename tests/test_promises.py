@@ -250,6 +250,50 @@ def test_an_image_baseline_does_not_rebuild_the_explainer(tiny_gap_model):
     assert get_explainer(tiny_gap_model, "integrated_gradients", baseline=baseline + 1) is not first
 
 
+def test_an_equal_image_baseline_traces_nothing_new(tiny_gap_model, tiny_images):
+    from helpers.layers import TRACE_COUNTS
+
+    baseline = np.full((SIZE, SIZE, 3), 40.0)
+    helpers.explain(tiny_gap_model, tiny_images[:2], method="integrated_gradients", baseline=baseline, steps=4)
+    traced = sum(TRACE_COUNTS.values())
+    for _ in range(2):  # an equal array, built anew each call (as a notebook cell re-run does)
+        helpers.explain(tiny_gap_model, tiny_images[:3], method="integrated_gradients", baseline=baseline.copy(),
+                        steps=4)
+    assert sum(TRACE_COUNTS.values()) == traced
+
+
+# ---------------------------------------------------------------------- one compiled-function cache
+def test_two_methods_on_one_layer_share_one_extractor(monkeypatch, tiny_images):
+    import helpers.layers as layers_module
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((SIZE, SIZE, 3)), layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              layers.GlobalAveragePooling2D(), layers.Dense(3, name="logits")])
+    retraces = []
+    original = layers_module.retrace
+    monkeypatch.setattr(layers_module, "retrace", lambda *a, **k: retraces.append(a[2:3]) or original(*a, **k))
+    grad_cam = get_explainer(model, "grad_cam", layer="conv")
+    built = len(retraces)
+    for method in ("grad_cam_pp", "layer_cam", "score_cam"):
+        other = get_explainer(model, method, layer="conv")
+        assert other.extractor is grad_cam.extractor
+    assert len(retraces) == built, "the model was re-traced again for another method on the same layer"
+    assert get_explainer(model, "grad_cam", layer="conv", pre_softmax=False).extractor is not grad_cam.extractor
+
+
+def test_each_compiled_function_is_traced_once(tiny_gap_model, tiny_images):
+    from helpers.layers import TRACE_COUNTS
+
+    explainer = get_explainer(tiny_gap_model, "grad_cam")
+    explainer(tiny_images[:1])
+    traced = TRACE_COUNTS["Explainer._pipeline"]
+    for n in (1, 3, 5):  # other batch sizes: the same trace
+        explainer(tiny_images[:n])
+    assert TRACE_COUNTS["Explainer._pipeline"] == traced
+    explainer(tiny_images[:2], relu=False)  # another configuration: one more trace
+    assert TRACE_COUNTS["Explainer._pipeline"] == traced + 1
+
+
 @pytest.mark.parametrize("method, options", [("integrated_gradients", {"baseline": "black", "steps": 4}),
                                              ("occlusion", {"fill": "black", "patch": 16})])
 def test_an_image_equal_to_the_baseline_gets_the_right_advice(tiny_gap_model, method, options):
@@ -331,6 +375,34 @@ def test_estimate_cost_is_within_a_factor_of_2_of_the_time_measured(method, opti
     assert result["passes"] >= 64
     assert 0.5 <= result["second_s"] / result["estimate_s"] <= 2.0, result
     assert result["compile_s"] > 0.0
+
+
+@pytest.mark.slow
+def test_score_cams_first_call_compiles_the_model_about_once(tiny_images):
+    """Score-CAM's masked copies run in one compiled loop: its first call pays about the compile time of
+    a Grad-CAM (the model in the graph about twice), not once per chunk of channels (64 channels in
+    chunks of 2 would put 32 copies of the model in the graph)."""
+    import time
+
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="last")(x)
+    model = keras.Model(inputs, layers.Dense(3)(layers.GlobalAveragePooling2D()(x)))
+    helpers.explain(model, tiny_images[:1], method="saliency")  # TensorFlow's own first-use costs
+
+    def overhead(method: str) -> float:
+        explainer = get_explainer(model, method, layer="last")
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            explainer.explain(tiny_images[:1], batch_size=2)
+            times.append(time.perf_counter() - start)
+        return times[0] - times[1]
+
+    grad_cam, score_cam = overhead("grad_cam"), overhead("score_cam")
+    assert score_cam <= 3.0 * grad_cam + 0.5, (score_cam, grad_cam)
 
 
 # ---------------------------------------------------------------------- registry and typed results

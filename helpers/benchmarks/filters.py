@@ -34,6 +34,7 @@ import numpy as np
 
 from helpers._backend import keras, tf
 from helpers.filters import (
+    AscentConfig,
     Robustness,
     compiled_ascent,
     feature_extractor,
@@ -129,8 +130,8 @@ def benchmark_model(model: keras.Model, setting: Setting) -> tuple[list[tuple[st
     seeds = grey_noise_images(n, (size, size), seed=0)
     extractor = feature_extractor(model, layer, size)
     forward = tf.function(lambda x: extractor(x, training=False), reduce_retracing=True)
-    fns = compiled_ascent(model, extractor_path(model, layer), (size, size), "plain", 2, False,
-                    Robustness(), 1, 1.0)
+    fns = compiled_ascent(model, AscentConfig(extractor_path(model, layer), (size, size), "plain", 2, False,
+                                              Robustness(), 1, 1.0))
     targets, step_size = tf.constant(filters), tf.constant(2.0)
 
     def steps_alone():
