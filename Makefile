@@ -63,7 +63,7 @@ help:
 	@echo "  make test-portable  make test on AVX2 kernels (another CPU's float32 rounding)"
 	@echo "  make test-colab the same on each Colab runtime (constraints/colab-*.txt: $(COLAB_RUNTIMES)); notebooks must run without error"
 	@echo "  make wheel      build the course wheel, with its photos and models, into dist/ (for Colab without a repository)"
-	@echo "  make test-browser  JupyterLab in Debian's chromium: notebooks 01 and 03, every explorer control"
+	@echo "  make test-browser  JupyterLab in Debian's chromium: the explorers of notebooks 01, 03 and 06"
 	@echo "  make execute    re-execute notebooks in place (NB=notebooks/03_class_activation_maps.ipynb for one)"
 	@echo "  make colab-links   write pyproject's repository URL into badges, Setup cells and README"
 	@echo "  make translations  rebuild the Chinese edition (notebooks/zh/) from the English notebooks and"
