@@ -147,7 +147,7 @@ def runtimes(root: pathlib.Path = ROOT) -> list[pathlib.Path]:
 
 
 # Dev tools Colab lacks and the Colab tests do without (their tests skip; ruff lints once, in CI).
-NOT_ON_COLAB = ("tf-keras-vis", "playwright", "ruff")
+NOT_ON_COLAB = ("tf-keras-vis", "playwright", "ruff", "pytest-xdist")
 
 
 def test_tools(pyproject: pathlib.Path, constraints: pathlib.Path) -> list[str]:
