@@ -13,6 +13,7 @@ Runs only under ``make test-browser`` (``CONVNET_XRAY_BROWSER=1``); ``make test`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -24,6 +25,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from typing import Iterable, Iterator
 
 import pytest
 
@@ -50,29 +52,31 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server on a copy of the notebooks: yields ``(base URL, token)``."""
+def _lab_env(home: pathlib.Path) -> dict:
+    """Jupyter's settings and state kept under ``home`` (nothing of the user's own is read or written)."""
+    return {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@contextlib.contextmanager
+def jupyterlab(home: pathlib.Path, root: pathlib.Path, trusted: Iterable[str] = (),
+               log_copy: pathlib.Path | None = None) -> Iterator[tuple[str, str]]:
+    """This environment's JupyterLab on ``root``, on a free local port: yields ``(base URL, token)``.
+
+    The notebooks named in ``trusted`` are trusted first (what `make lab` does). Jupyter finds the
+    kernel spec of this environment's python (ipykernel) in sys.prefix. The server is stopped by
+    its process id (its process group holds its kernels); its log is copied to ``log_copy``.
+    """
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), "
                     "or set CHROMIUM to a Chromium binary. Never `playwright install`.")
-    home = tmp_path_factory.mktemp("lab")
-    root = home / "notebooks"
-    root.mkdir()
-    for name in NOTEBOOKS:
-        shutil.copy2(ROOT / "notebooks" / name, root / name)
-    # Trust is a signature of the content: the copy gets one more line, so it is not signed.
-    copy = json.loads((ROOT / "notebooks" / NOTEBOOKS[0]).read_text(encoding="utf-8"))
-    copy["cells"][0]["source"].append("\n\n(an untrusted copy)")
-    (root / UNTRUSTED).write_text(json.dumps(copy, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    env = _lab_env(home)
+    trusted = [str(root / name) for name in trusted]
+    if trusted:
+        subprocess.run([str(pathlib.Path(sys.executable).parent / "jupyter"), "trust", *trusted],
+                       env=env, check=True, capture_output=True)
     port, token = _free_port(), uuid.uuid4().hex
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    # What `make lab` does first (the untrusted copy stays as a fresh clone's notebooks are).
-    subprocess.run([str(pathlib.Path(sys.executable).parent / "jupyter"), "trust", *(str(root / n) for n in NOTEBOOKS)],
-                   env=env, check=True, capture_output=True)
-    # Jupyter finds the kernel spec of this environment's python (ipykernel) in sys.prefix.
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}",
                "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
@@ -97,7 +101,6 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         yield base, token
     finally:
-        # Stop the server we started, by its process id (its process group holds its kernels).
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             try:
@@ -106,8 +109,26 @@ def lab(tmp_path_factory):
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=10)
         log.close()
-        OUTPUTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(home / "server.log", OUTPUTS / "server.log")
+        if log_copy is not None:
+            log_copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(home / "server.log", log_copy)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a copy of the notebooks: yields ``(base URL, token)``."""
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "notebooks"
+    root.mkdir()
+    for name in NOTEBOOKS:
+        shutil.copy2(ROOT / "notebooks" / name, root / name)
+    # Trust is a signature of the content: the copy gets one more line, so it is not signed.
+    copy = json.loads((ROOT / "notebooks" / NOTEBOOKS[0]).read_text(encoding="utf-8"))
+    copy["cells"][0]["source"].append("\n\n(an untrusted copy)")
+    (root / UNTRUSTED).write_text(json.dumps(copy, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # What `make lab` does first (the untrusted copy stays as a fresh clone's notebooks are).
+    with jupyterlab(home, root, trusted=NOTEBOOKS, log_copy=OUTPUTS / "server.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

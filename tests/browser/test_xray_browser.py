@@ -17,16 +17,12 @@ import json
 import os
 import pathlib
 import shutil
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
-import uuid
 
 import pytest
 
-from test_explorers import CHROMIUM, CHROMIUM_ARGS, OUTPUTS, _KERNEL_PRINT, _free_port, _run_notebook, _settled
+from test_explorers import OUTPUTS, _KERNEL_PRINT, _run_notebook, _settled, jupyterlab
+from test_explorers import browser  # noqa: F401  (the fixture: one chromium for both files)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOK = "06_xray.ipynb"
@@ -43,61 +39,13 @@ pytestmark = pytest.mark.skipif(os.environ.get("CONVNET_XRAY_BROWSER") != "1",
 @pytest.fixture(scope="module")
 def lab06(tmp_path_factory):
     """A JupyterLab server on a trusted copy of notebook 06: yields ``(base URL, token)``."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), "
-                    "or set CHROMIUM to a Chromium binary. Never `playwright install`.")
     home = tmp_path_factory.mktemp("lab06")
     root = home / "notebooks"
     root.mkdir()
     shutil.copy2(ROOT / "notebooks" / NOTEBOOK, root / NOTEBOOK)
     shutil.copy2(ROOT / "notebooks" / "00_glossary.md", root / "00_glossary.md")
-    port, token = _free_port(), uuid.uuid4().hex
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    subprocess.run([str(pathlib.Path(sys.executable).parent / "jupyter"), "trust", str(root / NOTEBOOK)],
-                   env=env, check=True, capture_output=True)
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}",
-               "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               f"--LabApp.workspaces_dir={home / 'workspaces'}"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log = open(home / "server.log", "wb")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as response:
-                    json.load(response)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("JupyterLab did not start:\n" + (home / "server.log").read_text()[-3000:])
-                time.sleep(0.5)
-        yield base, token
-    finally:
-        if server.poll() is None:  # the server we started, by its process group (its kernels go with it)
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=10)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser06():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make venv)")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with jupyterlab(home, root, trusted=[NOTEBOOK], log_copy=OUTPUTS / "06_xray" / "server.log") as server:
+        yield server
 
 
 def _student_keras_file(folder: pathlib.Path) -> pathlib.Path:
@@ -128,12 +76,12 @@ _STATE = ("import json as _j; print(_j.dumps({'channel': int(x.state['channel'])
           "'update': round(x.last_update_seconds, 3)}))")
 
 
-def test_xray_explorer_in_the_browser(lab06, browser06, tmp_path) -> None:
+def test_xray_explorer_in_the_browser(lab06, browser, tmp_path) -> None:  # noqa: F811  (the imported fixture)
     base, token = lab06
     shots = OUTPUTS / "06_xray"
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
-    page = browser06.new_page(viewport={"width": 1400, "height": 1100})
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
     console_errors: list[str] = []
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
