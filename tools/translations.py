@@ -18,7 +18,7 @@ A code section must equal the English cell except in its comments (the script co
 Python tokens). A marker ending in ``todo`` holds English still waiting for its translation;
 ``update`` appends such sections for new cells and re-marks changed ones. A line
 ``<!-- note: ... -->`` is a note to translators and is left out of the notebook;
-``<!-- not-a-term: filter -->`` excuses one glossary term from the glossary check of that chapter
+``<!-- not-a-term: filter — why -->`` excuses one glossary term from the glossary check of that chapter
 (for example where the English uses "filter" as a verb).
 
 Commands (``make translations`` runs ``build``):
@@ -192,7 +192,7 @@ def parse(text: str, name: str = "translation") -> TranslationFile:
             in_fence = line.strip() == FENCE_OPEN
         term = NOT_A_TERM.match(line.strip()) if not in_fence else None
         if term:
-            not_terms.append(term["term"].split(" — ")[0].split(" - ")[0].strip())
+            not_terms.append(term["term"].strip())  # "filter — why", kept whole (the why is for readers)
             continue
         if current is None:
             header.append(line)
@@ -371,7 +371,7 @@ def glossary_problems(notebook: pathlib.Path, translation: TranslationFile, root
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     english = "\n".join(prose(cell_source(c)) for c in cells if c["cell_type"] == "markdown")
     chinese = "\n".join(s.text for s in translation.sections.values() if s.cell_type == "markdown")
-    excused = {term.lower() for term in translation.not_terms}
+    excused = {term.split(" — ")[0].strip().lower() for term in translation.not_terms}
     problems = []
     for terms, alternatives in glossary(root):
         used = [t for t in terms if t.lower() not in excused and _term_pattern(t).search(english)]
