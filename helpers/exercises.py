@@ -208,7 +208,8 @@ def _describe(result: Any, expected: Any, compare: Callable[[Any, Any], bool]) -
             return localized("Your result is the same number everywhere: which part of the input should make it "
                              "vary? ")
         scale = float(np.vdot(got, want) / np.vdot(want, want)) if np.vdot(want, want) > 0 else 0.0
-        if got.size > 1 and np.isfinite(scale) and scale > 0 and not np.isclose(scale, 1.0) and compare(got / scale, want):
+        if (got.size > 1 and np.isfinite(scale) and scale > 0 and not np.isclose(scale, 1.0)
+                and compare(got / scale, want)):
             return localized("Your result is proportional to the right one, off by a constant factor: "
                              "which step sets the scale? ")
     return ""
@@ -268,15 +269,17 @@ def check_feature_map_side(feature_map_side: Callable[[int, int], int]) -> Feedb
     cases = []
     for side, n in [(150, 1), (150, 4), (64, 2), (101, 3), (33, 2)]:
         cases.append(((side, n), _map_side(side, n), {
-            localized("A 3 × 3 'valid' convolution has no position for the outermost pixel row and column on each side: "
-                      "it shrinks the map before the pooling halves it."): _map_side(side, n, shrink=0),
-            localized("Pooling 2 × 2 drops a last odd row or column: the side stays a whole number after every halving."):
-                _map_side(side, n, floor=False),
+            localized("A 3 × 3 'valid' convolution has no position for the outermost pixel row and column on each "
+                      "side: it shrinks the map before the pooling halves it."): _map_side(side, n, shrink=0),
+            localized("Pooling 2 × 2 drops a last odd row or column: the side stays a whole number after every "
+                      "halving."): _map_side(side, n, floor=False),
             localized("A 3 × 3 'valid' convolution loses one pixel on *each* side."): _map_side(side, n, shrink=1),
-            localized("Each block ends with a 2 × 2 max pooling, which halves the side."): _map_side(side, n, pool=False),
+            localized("Each block ends with a 2 × 2 max pooling, which halves the side."):
+                _map_side(side, n, pool=False),
         }))
-    return _judge(cases, feature_map_side, localized("Follow one block at a time on Step 1's table: what does the convolution "
-                                                     "do to 150, and what does the pooling do to the result?"),
+    return _judge(cases, feature_map_side,
+                  localized("Follow one block at a time on Step 1's table: what does the convolution do to 150, and "
+                            "what does the pooling do to the result?"),
                   compare=lambda a, b: _close(a, b, rtol=0, atol=0))
 
 
@@ -313,9 +316,10 @@ def check_dense_params(dense_params: Callable[[int], int]) -> Feedback:
                 count(_map_side(side, 4, floor=False)),
             localized("`dense_1` alone: the question leaves the other layers out."): count(s4) + 6 * 513,
         }))
-    return _judge(cases, dense_params, localized("Which array does `dense_1` read, and how many numbers does it hold for this "
-                                                 "image size? Step 1's table answers both for 150 pixels, and its explanation "
-                                                 "says how a dense layer's count follows."),
+    return _judge(cases, dense_params,
+                  localized("Which array does `dense_1` read, and how many numbers does it hold for this image size? "
+                            "Step 1's table answers both for 150 pixels, and its explanation says how a dense layer's "
+                            "count follows."),
                   compare=lambda a, b: _close(a, b, rtol=0, atol=0))
 
 
@@ -343,16 +347,18 @@ def check_layer_sparsity(layer_sparsity: Callable[[np.ndarray], tuple[float, flo
         expected = (zero.mean(), zero.all(axis=(0, 1)).mean())
         cases.append(((maps.astype("float32"),), expected, {
             localized("This is still the classmate's version: its first share is right, its second is not. For "
-                      "`maps[\"conv2d_2\"]`, print the shape of the boolean array it averages: does one entry stand for a "
-                      "channel or for a position?"): (expected[0], zero.all(axis=-1).mean()),
-            localized("You measured the share of *non-zero* activations: count the zeros."): (1 - expected[0], 1 - expected[1]),
+                      "`maps[\"conv2d_2\"]`, print the shape of the boolean array it averages: does one entry stand "
+                      "for a channel or for a position?"): (expected[0], zero.all(axis=-1).mean()),
+            localized("You measured the share of *non-zero* activations: count the zeros."):
+                (1 - expected[0], 1 - expected[1]),
             localized("Give shares between 0 and 1, not percentages."): (100 * expected[0], 100 * expected[1]),
             localized("A blank channel is zero at every position of its map, not at some position."):
                 (expected[0], zero.any(axis=(0, 1)).mean()),
             localized("Return the zero share first, then the blank-channel share."): (expected[1], expected[0]),
         }))
-    return _judge(cases, layer_sparsity, localized("Run your function on `maps[\"conv2d_2\"]` and compare both shares with "
-                                                   "Step 7's grid of that layer: which of the two disagrees with the picture?"))
+    return _judge(cases, layer_sparsity,
+                  localized("Run your function on `maps[\"conv2d_2\"]` and compare both shares with Step 7's grid of "
+                            "that layer: which of the two disagrees with the picture?"))
 
 
 # --------------------------------------------------------------------------- chapter 2
@@ -381,10 +387,12 @@ def check_filter_loss(filter_loss: Callable[[np.ndarray, int, int], float]) -> F
                 float(a[..., f].mean()),
             localized("Average one channel only, the filter's own."): float(inner.mean()),
             localized("With border=0 your slice is empty: what does `a[0:-0]` contain? Try it."): float("nan"),
-            localized("The loss is the mean, not the sum: the sum grows with the size of the image."): float(inner[..., f].sum()),
+            localized("The loss is the mean, not the sum: the sum grows with the size of the image."):
+                float(inner[..., f].sum()),
         }))
-    return _judge(cases, filter_loss, localized("Re-read section 1's loss cell: which positions and which channel does it "
-                                                "average? Here the border is an argument instead of 2."),
+    return _judge(cases, filter_loss,
+                  localized("Re-read section 1's loss cell: which positions and which channel does it average? Here "
+                            "the border is an argument instead of 2."),
                   compare=lambda a, b: _close(a, b) or (np.ndim(a) == 0 and np.isnan(b) and np.isnan(float(a))))
 
 
@@ -420,8 +428,9 @@ def check_ascent_step(ascent_step: Callable[[np.ndarray, np.ndarray, float], np.
             mistakes = {localized("A zero gradient must not give NaN: what keeps section 2's division finite?"):
                         np.full(shape, np.nan)}
         cases.append(((image, g, eta), expected, mistakes))
-    return _judge(cases, ascent_step, localized("Compare your step with section 3's formula term by term: which way does it "
-                                                "move the image, and what is the gradient divided by?"),
+    return _judge(cases, ascent_step,
+                  localized("Compare your step with section 3's formula term by term: which way does it move the "
+                            "image, and what is the gradient divided by?"),
                   compare=lambda a, b: _close(a, b, rtol=1e-4, atol=1e-3) or (
                       np.shape(a) == np.shape(b) and bool(np.all(np.isnan(b))) and bool(np.any(np.isnan(a)))))
 
@@ -455,7 +464,8 @@ def check_silent_filters(silent_filters: Callable[[np.ndarray, int], np.ndarray]
         mistakes = {
             localized("Judge the interior only, the part the loss measures: a filter that fires only in the border has "
                       "zero gradient too."): np.flatnonzero(~a.any(axis=(0, 1))),
-            localized("Return the *silent* filters (all zeros), not the ones that fire."): np.flatnonzero(inner.any(axis=(0, 1))),
+            localized("Return the *silent* filters (all zeros), not the ones that fire."):
+                np.flatnonzero(inner.any(axis=(0, 1))),
             localized("A filter is silent when it is zero at *every* position, not at some position."):
                 np.flatnonzero((inner == 0).any(axis=(0, 1))),
         }
@@ -467,9 +477,9 @@ def check_silent_filters(silent_filters: Callable[[np.ndarray, int], np.ndarray]
         except (TypeError, ValueError):
             return False
 
-    return _judge(cases, silent_filters, localized("Which positions does the loss look at (section 1), and what must be true "
-                                                   "of a filter there for its gradient to be zero (section 5)? The result is a "
-                                                   "list of filter numbers."),
+    return _judge(cases, silent_filters,
+                  localized("Which positions does the loss look at (section 1), and what must be true of a filter "
+                            "there for its gradient to be zero (section 5)? The result is a list of filter numbers."),
                   compare=same_indices)
 
 
@@ -503,15 +513,18 @@ def check_class_score(class_score: Callable[[np.ndarray, np.ndarray, np.ndarray,
         expected = float(gap @ weights[:, c] + bias[c])
         logits = gap @ weights + bias
         cases.append(((maps, weights, bias, c), expected, {
-            localized("Global *average* pooling: the mean of each map, not its sum."): float(maps.sum(axis=(0, 1)) @ weights[:, c] + bias[c]),
+            localized("Global *average* pooling: the mean of each map, not its sum."):
+                float(maps.sum(axis=(0, 1)) @ weights[:, c] + bias[c]),
             localized("Add the class's bias."): float(gap @ weights[:, c]),
             localized("The score is before the softmax (the logit), not a probability."):
                 float(np.exp(logits - logits.max())[c] / np.exp(logits - logits.max()).sum()),
-            localized("Global average pooling, not global max pooling."): float(maps.max(axis=(0, 1)) @ weights[:, c] + bias[c]),
+            localized("Global average pooling, not global max pooling."):
+                float(maps.max(axis=(0, 1)) @ weights[:, c] + bias[c]),
         }))
-    return _judge(cases, class_score, localized("Re-read the formula under 'The class score is a weighted sum of map means': "
-                                                "which of its parts does your function compute differently? Try it on section "
-                                                "1's A, W, b and c and compare with the logit printed there."))
+    return _judge(cases, class_score,
+                  localized("Re-read the formula under 'The class score is a weighted sum of map means': which of its "
+                            "parts does your function compute differently? Try it on section 1's A, W, b and c and "
+                            "compare with the logit printed there."))
 
 
 def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Feedback:
@@ -542,9 +555,9 @@ def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarr
         per_position = (maps * grads.mean(axis=-1, keepdims=True)).sum(axis=-1)
         abs_alpha = maps @ np.abs(grads).mean(axis=(0, 1))
         cases.append(((maps, grads), expected, {
-            localized("Still the bug of the given function: its weights are averaged over the channels, so every channel "
-                      "gets the same weight at a position. What should one weight α_k stand for: a channel, or a "
-                      "position?"): np.maximum(per_position, 0) / max(np.maximum(per_position, 0).max(), 1e-12),
+            localized("Still the bug of the given function: its weights are averaged over the channels, so every "
+                      "channel gets the same weight at a position. What should one weight α_k stand for: a channel, "
+                      "or a position?"): np.maximum(per_position, 0) / max(np.maximum(per_position, 0).max(), 1e-12),
             localized("Your map has negative values: keep only the positive evidence (the ReLU) before normalizing."):
                 raw / np.abs(raw).max(),
             localized("Your map keeps negative values after the division: the ReLU comes before it."): raw / raw.max(),
@@ -552,9 +565,9 @@ def check_grad_cam_map(grad_cam_map: Callable[[np.ndarray, np.ndarray], np.ndarr
             localized("Keep the sign of the gradients: a channel whose gradient is negative argues against the class."):
                 abs_alpha / abs_alpha.max(),
         }))
-    return _judge(cases, grad_cam_map, localized("Compare your function, line by line, with the 'Grad-CAM by hand' cell of "
-                                                 "section 2: over which axes is each average taken, and what shape does "
-                                                 "each intermediate result have?"),
+    return _judge(cases, grad_cam_map,
+                  localized("Compare your function, line by line, with the 'Grad-CAM by hand' cell of section 2: over "
+                            "which axes is each average taken, and what shape does each intermediate result have?"),
                   compare=lambda a, b: _close(a, b, atol=1e-4))
 
 
@@ -627,9 +640,9 @@ def check_logit_grad_cam(grad_cam_fixed: Callable[[Any, str, np.ndarray, int], n
                 break
         probability = _grad_cam_reference(model, layer, image, class_index, "probability")
         cases.append(((model, layer, image, class_index), expected, {
-            localized("Your map is the same as the given function's: it still differentiates the probability (or its "
-                      "logarithm, which gives the same map once normalized). Which number does the formula of section 2 "
-                      "differentiate?"): probability,
+            localized("Your map is the same as the given function's: it still differentiates the probability (or "
+                      "its logarithm, which gives the same map once normalized). Which number does the formula of "
+                      "section 2 differentiate?"): probability,
         }))
 
     def same_map(a: Any, b: Any) -> bool:
@@ -639,9 +652,10 @@ def check_logit_grad_cam(grad_cam_fixed: Callable[[Any, str, np.ndarray, int], n
             return False
         return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-3, atol=1e-4, equal_nan=True))
 
-    return _judge(cases, grad_cam_fixed, localized("Compare your function with the 'Grad-CAM by hand' cell of section 2, step "
-                                                   "by step: which score does it differentiate, for which class, and over "
-                                                   "which axes does it average?"), compare=same_map)
+    return _judge(cases, grad_cam_fixed,
+                  localized("Compare your function with the 'Grad-CAM by hand' cell of section 2, step by step: which "
+                            "score does it differentiate, for which class, and over which axes does it average?"),
+                  compare=same_map)
 
 
 # --------------------------------------------------------------------------- chapter 4
@@ -667,12 +681,14 @@ def check_energy_share(energy_share: Callable[[np.ndarray, np.ndarray], float]) 
         cases.append(((heatmap, mask), expected, {
             localized("Divide by the mass of the whole map, not by the number of pixels inside the mask."):
                 float((heatmap * mask).sum() / mask.sum()),
-            localized("That is the share of the *image* the object covers: weigh each pixel by the heatmap."): float(mask.mean()),
+            localized("That is the share of the *image* the object covers: weigh each pixel by the heatmap."):
+                float(mask.mean()),
             localized("Divide by the whole map's mass, not by the mass outside the object."):
                 float((heatmap * mask).sum() / (heatmap * ~mask).sum()),
         }))
-    return _judge(cases, energy_share, localized("Re-read the table's \"energy in mask\" line: a share of what, and which "
-                                                 "part of it lies on the object?"))
+    return _judge(cases, energy_share,
+                  localized("Re-read the table's \"energy in mask\" line: a share of what, and which part of it lies "
+                            "on the object?"))
 
 
 def _toy_score_and_gradient(weights: np.ndarray) -> tuple[Callable, Callable]:
@@ -742,12 +758,13 @@ def check_ig_bound(ig_bound: Callable[[np.ndarray, np.ndarray, float], np.ndarra
                       "bound each colour's term on its own."): g * np.abs((image - baseline).sum(axis=-1)),
             localized("A pixel's attribution adds the terms of all its colours: how many terms does the bound need?"):
                 g * distance.max(axis=-1),
-            localized("The path starts at the baseline, not at black: what multiplies the mean gradient in the formula?"):
-                g * np.abs(image).sum(axis=-1),
+            localized("The path starts at the baseline, not at black: what multiplies the mean gradient in the "
+                      "formula?"): g * np.abs(image).sum(axis=-1),
             localized("Where does the largest gradient enter your bound?"): distance.sum(axis=-1),
         }))
-    return _judge(cases, ig_bound, localized("Re-read the Integrated Gradients formula: for one pixel, which factors can "
-                                             "be bounded without running the model, and by what?"))
+    return _judge(cases, ig_bound,
+                  localized("Re-read the Integrated Gradients formula: for one pixel, which factors can be bounded "
+                            "without running the model, and by what?"))
 
 
 def check_integrated_gradients(integrated_gradients: Callable[[np.ndarray, np.ndarray, Callable, int], np.ndarray]
@@ -784,13 +801,14 @@ def check_integrated_gradients(integrated_gradients: Callable[[np.ndarray, np.nd
                 ((image - baseline) * right_ends).sum(axis=-1),
         }
         if base != 0.0:  # with a black baseline the given function is right, which is why the bug hid
-            mistakes = {localized("This is what the given function computes: test its completeness with a grey baseline "
-                                  "(the cell above the exercise). Which image is on the path at α = 0?"):
+            mistakes = {localized("This is what the given function computes: test its completeness with a grey "
+                                  "baseline (the cell above the exercise). Which image is on the path at α = 0?"):
                             ((image - baseline) * from_black).sum(axis=-1), **mistakes}
         cases.append(((image, baseline, gradient, steps), expected, mistakes))
     return _judge(cases, integrated_gradients,
-                  localized("Does Σ of your attributions equal y(x) − y(x′) for the toy score with a grey baseline (the cell "
-                            "above)? If not, compare your function line by line with the formula cell."), compare=lambda a, b: _close(a, b, atol=1e-8))
+                  localized("Does Σ of your attributions equal y(x) − y(x′) for the toy score with a grey baseline "
+                            "(the cell above)? If not, compare your function line by line with the formula cell."),
+                  compare=lambda a, b: _close(a, b, atol=1e-8))
 
 
 def _mean_path_gradient(image: np.ndarray, baseline: np.ndarray, gradient_fn: Callable, steps: int) -> np.ndarray:
@@ -856,18 +874,18 @@ def check_cell_ceiling(cell_ceiling: Callable[[np.ndarray, int], float]) -> Feed
         counts = blocks * cell * cell
         expected = float(blocks.max())
         cases.append(((mask, cell), expected, {
-            localized("That is the cue's share of the whole image: what a map spread evenly over every pixel would give. "
-                      "A coarse map can do better: where would you pour all of its mass?"): float(mask.mean()),
+            localized("That is the cue's share of the whole image: what a map spread evenly over every pixel would "
+                      "give. A coarse map can do better: where would you pour all of its mass?"): float(mask.mean()),
             localized("That is a number of pixels, not a share: a share lies between 0 and 1."): float(counts.max()),
-            localized("That averages over the cells that touch the cue; the best map puts all of its mass into a single "
-                      "cell. Which one?"): float(blocks[blocks > 0].mean()),
-            localized("That is the share of the cue that one cell covers; the question is the other way round: what share "
-                      "of one cell's mass lands on the cue?"): float(counts.max() / mask.sum()),
+            localized("That averages over the cells that touch the cue; the best map puts all of its mass into a "
+                      "single cell. Which one?"): float(blocks[blocks > 0].mean()),
+            localized("That is the share of the cue that one cell covers; the question is the other way round: what "
+                      "share of one cell's mass lands on the cue?"): float(counts.max() / mask.sum()),
         }))
     return _judge(cases, cell_ceiling,
-                  localized("Imagine a map that puts all of its mass into one cell, spread evenly over that cell's pixels: "
-                            "what share of it lands on the cue, and which cell makes that share largest? Section 2's "
-                            "paragraph on Grad-CAM's cells may help."))
+                  localized("Imagine a map that puts all of its mass into one cell, spread evenly over that cell's "
+                            "pixels: what share of it lands on the cue, and which cell makes that share largest? "
+                            "Section 2's paragraph on Grad-CAM's cells may help."))
 
 
 def check_uninformative_agreement(uninformative_agreement: Callable[[int], float]) -> Feedback:
@@ -887,9 +905,10 @@ def check_uninformative_agreement(uninformative_agreement: Callable[[int], float
     cases = []
     for n in (6, 2, 10, 3):
         cases.append(((n,), 1.0 / n, {
-            localized("A tag that is never right still informs: its colour rules one class out. Which agreement makes every "
-                      "colour as likely as every other, whatever the shape?"): 0.0,
-            localized("Half right is far from useless: a model that trusts the tag wins half the time, more than by guessing."): 0.5,
+            localized("A tag that is never right still informs: its colour rules one class out. Which agreement "
+                      "makes every colour as likely as every other, whatever the shape?"): 0.0,
+            localized("Half right is far from useless: a model that trusts the tag wins half the time, more than by "
+                      "guessing."): 0.5,
             localized("That is where the tag gives the answer away."): 1.0,
             localized("Close: count the label's own colour among the colours too."): 1.0 / (n - 1),
         }))
@@ -922,7 +941,8 @@ def check_model_contrast(model_contrast: Callable[[np.ndarray, np.ndarray, np.nd
         background_maps = background_maps * np.where(masks, 0.3, 1.0).astype("float32")
         a, b = _share(shape_maps, masks), _share(background_maps, masks)
         expected = float(a.mean() - b.mean())
-        pooled = float((shape_maps * masks).sum() / shape_maps.sum() - (background_maps * masks).sum() / background_maps.sum())
+        pooled = float((shape_maps * masks).sum() / shape_maps.sum()
+                       - (background_maps * masks).sum() / background_maps.sum())
         cases.append(((shape_maps, background_maps, masks), expected, {
             localized("The sign is reversed: the shape model's share comes first."): -expected,
             localized("Use each heatmap's share of mass on the shape, not its mean value on the shape."):
@@ -931,8 +951,9 @@ def check_model_contrast(model_contrast: Callable[[np.ndarray, np.ndarray, np.nd
             localized("Take the share per image, then average over the images: every image counts the same."): pooled,
             localized("The score is a difference of the two models' shares, not a ratio."): float(a.mean() / b.mean()),
         }))
-    return _judge(cases, model_contrast, localized("Re-read the definition of the contrast above the table of every method: which "
-                                                   "two numbers does it subtract, and what is each one averaged over?"))
+    return _judge(cases, model_contrast,
+                  localized("Re-read the definition of the contrast above the table of every method: which two "
+                            "numbers does it subtract, and what is each one averaged over?"))
 
 
 # ---------------------------------------------------------------- 06_xray

@@ -9,7 +9,8 @@ train by :func:`train_lab_model`, one fixed budget each.
 Usage::
 
     python -m helpers.train                      # every bundled model, the recipe that ships (one run each)
-    python -m helpers.train --models shortcut_convnet debiased_convnet background_convnet frame_convnet  # the lab's four
+    python -m helpers.train --models shortcut_convnet debiased_convnet background_convnet frame_convnet\
+  # the lab's four
     python -m helpers.train --models vgg_gap --epochs 2 --images-per-epoch 512   # a quick try
     python -m helpers.train --models vgg_gap --resume    # continue the saved model on fresh images
 
@@ -35,7 +36,8 @@ from helpers.models import BUILDERS, INPUT_SIZE, MODELS_DIR, VGG_GAP_BLOCKS, mod
 __all__ = [
     "HELDOUT_SEED", "DEFAULTS", "CONTINUATIONS", "VALIDATION_SEED", "easy_fraction", "evaluate",
     "make_foreign_shapes", "build_architecture", "compile_for_training", "pretraining_model", "copy_matching_weights",
-    "train_model", "save_model", "recipe_runs", "LAB_RECIPES", "LAB_DEFAULTS", "lab_accuracies", "train_lab_model", "main",
+    "train_model", "save_model", "recipe_runs", "LAB_RECIPES", "LAB_DEFAULTS", "lab_accuracies", "train_lab_model",
+    "main",
 ]
 
 
@@ -154,7 +156,8 @@ def make_foreign_shapes(n: int, size: int = INPUT_SIZE, seed: int = 0) -> tuple[
             rot = np.radians(angle)
             for a in (rot, rot + np.pi / 2):
                 c, s = np.cos(a), np.sin(a)
-                ax.add_patch(patches.Polygon([(cx + c * x - s * y, cy + s * x + c * y) for x, y in arm], color=fg_colour))
+                ax.add_patch(patches.Polygon([(cx + c * x - s * y, cy + s * x + c * y) for x, y in arm],
+                                             color=fg_colour))
             patch = None
         if patch is not None:
             ax.add_patch(patch)
@@ -554,7 +557,8 @@ def main(argv: list[str] | None = None) -> int:
             cards[name] = card
             args.out.mkdir(parents=True, exist_ok=True)
             cards_path.write_text(json.dumps(cards, indent=2, sort_keys=True) + "\n")
-            shown = ", ".join(f"{k.replace('_accuracy', '')} {v:.2%}" for k, v in card.items() if k.endswith("accuracy"))
+            shown = ", ".join(f"{k.replace('_accuracy', '')} {v:.2%}"
+                              for k, v in card.items() if k.endswith("accuracy"))
             print(f"{name}: held-out accuracy {shown} on {card['heldout_images']} images, "
                   f"trained in {card['train_seconds']:.0f} s -> {path}", flush=True)
             continue

@@ -197,7 +197,8 @@ WRONG = {  # name -> [(a common wrong answer, a word of the hint it must get)]
     ],
     "model_contrast": [
         (lambda s, b, m: -_contrast(s, b, m), "reversed"),
-        (lambda s, b, m: float(np.mean([x[k].mean() for x, k in zip(s, m)]) - np.mean([x[k].mean() for x, k in zip(b, m)])),
+        (lambda s, b, m: float(np.mean([x[k].mean() for x, k in zip(s, m)])
+                               - np.mean([x[k].mean() for x, k in zip(b, m)])),
          "mean value"),
         (lambda s, b, m: float((s * m).sum() / s.sum() - (b * m).sum() / b.sum()), "per image"),
     ],
@@ -300,7 +301,9 @@ def test_the_probability_grad_cam_is_nan_on_a_confident_image():
 
 
 def _contrast(shape_maps, background_maps, masks):
-    share = lambda maps: np.mean([(x * k).sum() / x.sum() for x, k in zip(maps, masks)])
+    def share(maps):
+        return np.mean([(x * k).sum() / x.sum() for x, k in zip(maps, masks)])
+
     return float(share(shape_maps) - share(background_maps))
 
 
@@ -322,7 +325,8 @@ def test_an_unrecognised_wrong_answer_gets_a_guiding_question_not_the_recipe():
     question = "Which of the maps' axes does the weighted sum run over?"
     cases = [((np.ones(3),), np.arange(3.0), {})]
     assert recipe not in exercises._judge(cases, lambda x: x, recipe).message
-    assert "Re-read the cell on step ⑤" in exercises._judge(cases, lambda x: x, recipe, reread="the cell on step ⑤").message
+    assert "Re-read the cell on step ⑤" in exercises._judge(cases, lambda x: x, recipe,
+                                                            reread="the cell on step ⑤").message
     assert question in exercises._judge(cases, lambda x: x, question).message
 
 
@@ -605,7 +609,8 @@ def test_every_checker_answers_in_the_language_set(checker, solutions):
         assert CJK.search(chinese.message) and not english_left(chinese.message), (checker, chinese.message)
         # the build tool turns the English notebooks' stored feedback into exactly what zh prints
         assert translate_text(repr(english)) == repr(chinese), (checker, repr(english))
-    right_en, right_zh = _checked("en", check, solutions[chapter][name]), _checked("zh", check, solutions[chapter][name])
+    right_en, right_zh = (_checked("en", check, solutions[chapter][name]),
+                          _checked("zh", check, solutions[chapter][name]))
     assert right_en and right_zh
     assert repr(right_en).startswith("✅ Correct. Your function gives the right result on all ")
     assert repr(right_zh).startswith("✅ 正确。你的函数在全部 ") and not english_left(repr(right_zh))

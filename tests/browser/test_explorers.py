@@ -213,7 +213,8 @@ print(_json.dumps(_controls(explorer.widget, [])))
 _CONTROLS_IN_PAGE = """root => {
   const found = [];
   for (const el of root.querySelectorAll('select, .widget-slider .widget-readout, .widget-toggle-buttons')) {
-    if (el.tagName === 'SELECT') found.push(['select', el.selectedIndex >= 0 ? el.options[el.selectedIndex].text.replace(/\u00a0/g, ' ') : null]);
+    if (el.tagName === 'SELECT') found.push(['select', el.selectedIndex >= 0 ? \
+el.options[el.selectedIndex].text.replace(/\u00a0/g, ' ') : null]);
     else if (el.classList.contains('widget-readout')) found.push(['slider', parseFloat(el.textContent)]);
     else {
       const active = el.querySelector('button.mod-active');
