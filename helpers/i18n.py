@@ -87,7 +87,9 @@ def add_translations(language: str, catalogue: Mapping[str, str]) -> None:
     """Register translations: ``{English text: text in language}`` (templates keep their fields).
 
     Raises:
-        ValueError: an unknown language, or a translation whose ``{fields}`` differ from its English.
+        ValueError: an unknown language, a translation whose ``{fields}`` differ from its English, or
+            an English text another module already translates differently (the English is the key:
+            one text, one translation; give the new meaning its own English).
     """
     if language not in _CATALOGUES:
         raise ValueError(f"No catalogue for {language!r}: the languages are {', '.join(_CATALOGUES)}.")
@@ -96,6 +98,10 @@ def add_translations(language: str, catalogue: Mapping[str, str]) -> None:
         if _fields_of(english) != _fields_of(translation):
             raise ValueError(f"The translation of {english!r} must keep the fields {sorted(_fields_of(english))}, "
                              f"it has {sorted(_fields_of(translation))}.")
+        known = _CATALOGUES[language].get(english, translation)
+        if known != translation:
+            raise ValueError(f"{english!r} is already translated as {known!r}, not {translation!r}: one English "
+                             f"text has one translation; give the other meaning its own English text.")
     _CATALOGUES[language].update(catalogue)
     _patterns.cache_clear()
 

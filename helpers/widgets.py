@@ -22,7 +22,7 @@ from helpers.data import CLASS_NAMES, load_image, make_shapes
 from helpers.i18n import add_translations, localized
 
 __all__ = [
-    "example_images", "decode_upload", "ImageChooser", "draw_channel_view", "ActivationExplorer",
+    "example_images", "upload_files", "decode_upload", "ImageChooser", "draw_channel_view", "ActivationExplorer",
     "draw_cam_view", "CAMExplorer", "get_default_cam_layer",
 ]
 
@@ -43,6 +43,19 @@ def example_images(n_shapes: int = 6, seed: int = 0, size: int = 150,
     return options
 
 
+def upload_files(value) -> list[tuple[str, bytes]]:
+    """``[(file name, content)]`` from a ``FileUpload`` value of ipywidgets 8 or 7.7.1 (Colab's).
+
+    ipywidgets 8 holds a tuple of ``{"name", "content", ...}`` dicts (``content`` a memoryview);
+    ipywidgets 7 a dict ``{file name: {"metadata": {"name", ...}, "content": bytes}}``.
+    """
+    if isinstance(value, dict):  # ipywidgets 7
+        items = [{"name": item.get("metadata", {}).get("name", key), **item} for key, item in value.items()]
+    else:
+        items = list(value or ())
+    return [(str(item.get("name", "upload")), bytes(item["content"])) for item in items]
+
+
 def decode_upload(value, size: int | tuple[int, int] | None = None) -> tuple[str, np.ndarray]:
     """Decode the value of a ``FileUpload`` (ipywidgets 7 or 8) into ``(file name, image)``.
 
@@ -54,14 +67,10 @@ def decode_upload(value, size: int | tuple[int, int] | None = None) -> tuple[str
     """
     from PIL import Image, UnidentifiedImageError
 
-    if isinstance(value, dict):  # ipywidgets 7
-        files = [{"name": item.get("metadata", {}).get("name", key), **item} for key, item in value.items()]
-    else:
-        files = list(value or ())
+    files = upload_files(value)
     if not files:
         raise ValueError(localized("No file was uploaded."))
-    item = files[-1]
-    name, content = item.get("name", "upload"), bytes(item["content"])
+    name, content = files[-1]
     try:
         with Image.open(io.BytesIO(content)) as pil:
             pil.load()

@@ -27,9 +27,7 @@ Taught in: ``06_xray``.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import logging
 import os
 import pathlib
 import tempfile
@@ -41,10 +39,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from helpers.i18n import add_translations, localized
+from helpers.widgets import upload_files
 
 __all__ = [
     "XRay", "XRayError", "xray", "INPUT_RANGES", "PROBE_SIZE", "PATTERN_STEPS", "load_explorer_model",
-    "detect_input_range", "probe_images", "upload_files", "channel_contributions", "top_activating_patches",
+    "detect_input_range", "probe_images", "channel_contributions", "top_activating_patches",
     "receptive_crop", "draw_xray",
 ]
 
@@ -63,16 +62,19 @@ RANKED_BARS = 12
 PROBE_BATCH = 16
 
 
-@contextlib.contextmanager
-def _quiet_retracing():
-    """Silence TensorFlow's "triggered tf.function retracing" warning: each layer's functions are traced once."""
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+def _forward_graph(images, requested, *, explainer):
+    """One image's maps, gradients and scores at the explainer's layer (graph code for compiled_function)."""
+    result = explainer.forward(images, requested, gradients=True)
+    return result.activations, result.gradients, result.scores, result.class_indices
+
+
+def _peaks_graph(images, *, explainer):
+    """Per image and channel: the strongest response at the explainer's layer and its flat position."""
+    from helpers._backend import tf
+
+    maps = tf.cast(explainer.run_model(images)[0], tf.float32)
+    flat = tf.reshape(maps, (tf.shape(maps)[0], -1, tf.shape(maps)[-1]))
+    return tf.reduce_max(flat, axis=1), tf.argmax(flat, axis=1, output_type=tf.int32), tf.shape(maps)[1:3]
 
 
 class XRayError(ValueError):
@@ -240,19 +242,6 @@ def probe_images(probe, size: tuple[int, int], n: int = PROBE_SIZE, seed: int = 
     if pixels.shape[1:3] != tuple(size) or pixels.shape[-1] != 3:
         pixels = np.stack([load_image(image, size=size) for image in pixels])
     return pixels.astype(np.float32)
-
-
-def upload_files(value) -> list[tuple[str, bytes]]:
-    """``[(file name, content)]`` from a ``FileUpload`` value of ipywidgets 8 or 7.7.1 (Colab's).
-
-    ipywidgets 8 holds a tuple of ``{"name", "content", ...}`` dicts (``content`` a memoryview);
-    ipywidgets 7 a dict ``{file name: {"metadata": {"name", ...}, "content": bytes}}``.
-    """
-    if isinstance(value, dict):
-        items = [{"name": item.get("metadata", {}).get("name", key), **item} for key, item in value.items()]
-    else:
-        items = list(value or ())
-    return [(str(item.get("name", "upload")), bytes(item["content"])) for item in items]
 
 
 # =========================================================================== the numbers
@@ -663,26 +652,18 @@ class XRay:
     def _forward(self, layer: str, class_index: int | None):
         """Maps, gradients, scores and the Grad-CAM heatmap of the image for one class (cached)."""
         from helpers._backend import tf
-        from helpers.layers import model_cache
+        from helpers.layers import compiled_function
 
         key = (layer, class_index)
         if key in self._cache:
             return self._cache[key]
         explainer = self._explainer(layer)
-        functions = model_cache(self.model, "xray")
-        fkey = ("forward", layer, self.input_range)
-        if fkey not in functions:
-            def forward(images, requested, explainer=explainer):
-                result = explainer.forward(images, requested, gradients=True)
-                return result.activations, result.gradients, result.scores, result.class_indices
-
-            spec = tf.TensorSpec((1, *self.size, 3), tf.float32)
-            functions[fkey] = tf.function(forward, input_signature=[spec, tf.TensorSpec((1,), tf.int32)])
+        forward = compiled_function(self.model, ("xray-forward", layer, self.input_range, self.size), _forward_graph,
+                                    [tf.TensorSpec((1, *self.size, 3), tf.float32), tf.TensorSpec((1,), tf.int32)],
+                                    explainer=explainer)
         requested = -1 if class_index is None else int(class_index)
-        with _quiet_retracing():
-            a, g, scores, chosen = functions[fkey](tf.constant(self.image[None], tf.float32),
-                                                    tf.constant([requested], tf.int32))
-        with _quiet_retracing(), warnings.catch_warnings():
+        a, g, scores, chosen = forward(tf.constant(self.image[None], tf.float32), tf.constant([requested], tf.int32))
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = explainer.explain(self.image[None], int(chosen.numpy()[0]), progress=False)
         scores = np.asarray(scores, np.float64)[0]
@@ -710,23 +691,17 @@ class XRay:
         """Per probe image and channel: the strongest response and where (one batched pass per layer)."""
         from helpers._backend import tf
         from helpers.inputs import batch_slices
+        from helpers.layers import compiled_function
 
         if layer in self._probe_cache:
             return self._probe_cache[layer]
         if self._probe is None:
             self._probe = probe_images(self._probe_source, self.size)
-        explainer = self._explainer(layer)
-
-        @tf.function(input_signature=[tf.TensorSpec((None, *self.size, 3), tf.float32)])
-        def peaks(images):
-            maps = tf.cast(explainer.run_model(images)[0], tf.float32)
-            flat = tf.reshape(maps, (tf.shape(maps)[0], -1, tf.shape(maps)[-1]))
-            return tf.reduce_max(flat, axis=1), tf.argmax(flat, axis=1, output_type=tf.int32), tf.shape(maps)[1:3]
-
+        peaks = compiled_function(self.model, ("xray-peaks", layer, self.input_range, self.size), _peaks_graph,
+                                  [tf.TensorSpec((None, *self.size, 3), tf.float32)], explainer=self._explainer(layer))
         values, where, grid = [], [], None
         for part in batch_slices(len(self._probe), PROBE_BATCH):
-            with _quiet_retracing():
-                v, w, grid = peaks(tf.constant(self._probe[part]))
+            v, w, grid = peaks(tf.constant(self._probe[part]))
             values.append(np.asarray(v))
             where.append(np.asarray(w))
         self._probe_cache[layer] = (np.concatenate(values), np.concatenate(where), tuple(np.asarray(grid)))
@@ -1009,7 +984,7 @@ class XRay:
         self._class_picker = widgets.Dropdown(options=[], description=localized("Class"))
         self._channel_list = widgets.Select(options=[], rows=8, description=localized("Channels"),
                                             layout=widgets.Layout(width="360px"))
-        self._channel_number = widgets.BoundedIntText(value=0, min=0, max=0, description=localized("Channel"),
+        self._channel_number = widgets.BoundedIntText(value=0, min=0, max=0, description=localized("Channel no."),
                                                       layout=widgets.Layout(width="180px"))
         self._progress = widgets.IntProgress(value=1, max=1, bar_style="info", description=localized("pattern…"),
                                              layout=widgets.Layout(visibility="hidden", width="260px"))
@@ -1335,7 +1310,7 @@ add_translations("zh", {
     "Layer": "层",
     "Class": "类别",
     "Channels": "通道",
-    "Channel": "通道号",
+    "Channel no.": "通道号",
     "#{rank} · channel {channel}: {value:+.3f}": "第 {rank} · 通道 {channel}：{value:+.3f}",
     "feature maps of the {n} strongest channels: {channels}": "贡献最大的 {n} 个通道的特征图：{channels}",
     "Input range {range}: {reason}.": "输入范围 {range}：{reason}。",

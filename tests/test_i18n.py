@@ -105,6 +105,15 @@ def test_add_translations_refuses_changed_fields_and_unknown_languages(monkeypat
         i18n.add_translations("fr", {"Yes": "Oui"})
 
 
+def test_one_english_text_has_one_translation_across_modules(monkeypatch):
+    """Two modules that translate one English label differently would override each other in import order."""
+    monkeypatch.setitem(i18n._CATALOGUES, "zh", dict(i18n._CATALOGUES["zh"]))
+    i18n.add_translations("zh", {"A label only this test uses": "甲"})
+    i18n.add_translations("zh", {"A label only this test uses": "甲"})  # the same again: fine
+    with pytest.raises(ValueError, match="already translated as '甲', not '乙'"):
+        i18n.add_translations("zh", {"A label only this test uses": "乙"})
+
+
 # --------------------------------------------------------------------------- the catalogues
 def test_every_localized_text_has_a_chinese_entry_and_every_entry_is_used():
     _load_catalogues()

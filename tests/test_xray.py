@@ -14,8 +14,9 @@ from helpers._backend import keras, tf
 from helpers.data import image_to_png_bytes, make_shapes
 from helpers.i18n import localized, set_language
 from helpers.models import model_path
+from helpers.widgets import upload_files
 from helpers.xray import (XRay, XRayError, channel_contributions, detect_input_range, probe_images, receptive_crop,
-                          top_activating_patches, upload_files)
+                          top_activating_patches)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 STATE_KEYS = {"contributions", "feature_map", "pattern", "top_patches", "logit"}
