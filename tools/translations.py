@@ -279,10 +279,8 @@ def prose(markdown: str) -> str:
 
 def translate_outputs(cell: dict) -> None:
     """Translate the stored feedback of an exercise or check cell (helpers.i18n.translate_text)."""
-    try:
-        from helpers.i18n import translate_text
-    except ImportError:  # an older helpers: outputs stay English
-        return
+    from helpers.i18n import translate_text
+
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream":
             text = "".join(output["text"]) if isinstance(output["text"], list) else output["text"]
@@ -295,7 +293,10 @@ def translate_outputs(cell: dict) -> None:
 
 def build_notebook(notebook: pathlib.Path, translation: TranslationFile, settings: dict,
                    draft: bool = False) -> tuple[str, list[str]]:
-    """The Chinese notebook's JSON text and the problems found (the text is None-free even in draft)."""
+    """The Chinese notebook's JSON text and the problems found.
+
+    In ``draft``, English stands where no translation is ready (``todo``); a stale one is used.
+    """
     data = json.loads(notebook.read_text(encoding="utf-8"))
     problems = translation_problems(notebook, translation)
     zh = copy.deepcopy(data)
